@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up .venv (once) and run one of: setup | demo | test [pytest args...]
+# torch is pinned to 2.13.0, the CPU build these machines ship locally; elsewhere pip fetches it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=.venv
+stamp="$VENV/.justrl-installed"
+
+setup() {
+  if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+    "$VENV/bin/python" -m pip install -q -e ".[dev]"
+    touch "$stamp"
+  fi
+}
+
+cmd=${1:-test}
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  demo) setup; exec "$VENV/bin/python" -m justrl.demo "$@" ;;
+  test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
+  *) echo "usage: scripts/dev.sh setup|demo|test [args]" >&2; exit 2 ;;
+esac
