@@ -1,0 +1,250 @@
+"""Final-answer extraction for lenient mode: find what a response commits to as its final answer.
+
+Rules (a careful grader's reading, see DESIGN.md section 2):
+
+- The final answer is the content of the last brace-matched ``\\boxed{...}`` or ``\\fbox{...}`` anywhere
+  in the response (``\\boxed 5`` also counts). When a reasoning model closes its thinking with
+  ``</think>``, an answer stated after it is preferred.
+- Several boxes at the very end separated only by commas / "and" / whitespace (``\\boxed{1}, \\boxed{2}``)
+  are read as one list answer ``1, 2``; boxes separated by "or" that differ are a hedge (``hedged``).
+- Without any box, only an explicit statement counts: "Answer: ...", "the final answer is ...",
+  "the answer is ..." (the last one in the response).
+- A last box that is never closed means the response was cut off (``truncated``); so does an open
+  ``<think>`` block that never ends.
+
+Extraction is linear in the response length: it scans backwards with ``str.rfind`` and brace-matches
+with a compiled regex, so a megabyte response is handled in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BOX_COMMANDS = ("\\boxed", "\\fbox")
+MAX_RESPONSE_CHARS = 8_000_000  # beyond this the response is refused as too_large without scanning
+MAX_JOINED_BOXES = 12  # boxes joined into one list answer at most
+_BRACE = re.compile(r"[{}]")
+_SEPARATOR_ONLY = re.compile(
+    r"^(?:\s|\(?\b(?:[a-h]|i{1,3}|iv|v|vi)\)|(?:part|Part)\s*\(?[a-h1-9]\)?\s*:?|\$|\\\(|\\\)|\\\[|\\\]|,|;|\.|&|\\quad|\\qquad|\\\\|\\,|\\text\{\s*and\s*\}|\band\b|\*\*)*$"
+)
+_OR_SEPARATOR = re.compile(r"^(?:\s|\$|\\\(|\\\)|\\\[|\\\]|,|\.|\\quad|\\text\{\s*or\s*\}|\bor\b|\*\*)*$")
+_HAS_OR = re.compile(r"\bor\b")
+_STATEMENT = re.compile(
+    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\banswer\s*\*\*\s*:|\*\*answer\*\*\s*:?)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What the response commits to.
+
+    ``answer`` is the final answer text (None when there is none); ``status`` is one of
+    "boxed", "statement", "bare" (the whole response is a short answer), "no_answer", "truncated", "hedged", "too_large".
+    """
+
+    answer: str | None
+    status: str
+
+
+def _match_brace(text: str, open_index: int) -> int:
+    """Index of the ``}`` matching the ``{`` at ``open_index``, or -1 when it is never closed."""
+    depth = 0
+    for m in _BRACE.finditer(text, open_index):
+        if m.group() == "{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return m.start()
+    return -1
+
+
+@dataclass(frozen=True)
+class _Box:
+    start: int  # index of the backslash of \boxed
+    end: int  # index just past the box (past '}' or the bare token)
+    content: str | None  # None when the box is never closed
+
+
+_BARE_TOKEN = re.compile(r"\s*(-?[0-9]+(?:\.[0-9]+)?|\\[A-Za-z]+|[A-Za-z])")
+
+
+def _box_at(text: str, start: int, command: str) -> _Box | None:
+    """Parse the box whose command starts at ``start``; None when it is not a box (e.g. ``\\boxedx``)."""
+    i = start + len(command)
+    j = i
+    while j < len(text) and text[j] in " \t":
+        j += 1
+    if j < len(text) and text[j] == "{":
+        close = _match_brace(text, j)
+        if close < 0:
+            return _Box(start, len(text), None)
+        return _Box(start, close + 1, text[j + 1 : close])
+    if i < len(text) and (text[i].isalpha()):
+        return None  # another command, e.g. \boxedsomething
+    m = _BARE_TOKEN.match(text, i)
+    if m is None:
+        if text[i:].strip() == "":
+            return _Box(start, len(text), None)  # "\boxed" at the very end: cut off
+        return None
+    return _Box(start, m.end(), m.group(1))
+
+
+def _last_box_before(text: str, limit: int) -> _Box | None:
+    """The last box that starts before ``limit``."""
+    while limit > 0:
+        best = -1
+        best_cmd = ""
+        for cmd in BOX_COMMANDS:
+            k = text.rfind(cmd, 0, limit)
+            if k > best:
+                best, best_cmd = k, cmd
+        if best < 0:
+            return None
+        box = _box_at(text, best, best_cmd)
+        if box is not None:
+            return box
+        limit = best
+    return None
+
+
+def _final_boxes(text: str) -> tuple[list[_Box], list[str]]:
+    """The last box and the boxes right before it, with the separator text between them."""
+    last = _last_box_before(text, len(text))
+    if last is None:
+        return [], []
+    boxes = [last]
+    seps: list[str] = []
+    while len(boxes) < MAX_JOINED_BOXES:
+        prev = _last_box_before(text, boxes[0].start)
+        if prev is None or prev.content is None or prev.end > boxes[0].start:
+            break  # none, unclosed, or an outer box that contains the current one
+        sep = text[prev.end : boxes[0].start]
+        if len(sep) > 60 or not (_SEPARATOR_ONLY.match(sep) or _OR_SEPARATOR.match(sep)):
+            break
+        boxes.insert(0, prev)
+        seps.insert(0, sep)
+    return boxes, seps
+
+
+def _from_boxes(text: str) -> Extraction | None:
+    boxes, seps = _final_boxes(text)
+    if not boxes:
+        return None
+    if boxes[-1].content is None:
+        return Extraction(None, "truncated")
+    contents = [b.content.strip() for b in boxes if b.content is not None]
+    if len(contents) == 1:
+        return Extraction(contents[0], "boxed") if contents[0] else Extraction(None, "no_answer")
+    if any(_HAS_OR.search(s) for s in seps):
+        distinct = {c for c in contents}
+        if len(distinct) > 1:
+            return Extraction(" or ".join(contents), "hedged")
+        return Extraction(contents[-1], "boxed")
+    # de-duplicate exact repeats ("\boxed{5}. \boxed{5}") while keeping order
+    unique: list[str] = []
+    for c in contents:
+        if c and c not in unique:
+            unique.append(c)
+    if not unique:
+        return Extraction(None, "no_answer")
+    return Extraction(", ".join(unique), "boxed")
+
+
+def _clean_statement(answer: str) -> str:
+    answer = answer.strip()
+    for _ in range(3):
+        before = answer
+        answer = answer.strip().strip("*").strip()
+        for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+            if answer.startswith(left) and answer.endswith(right) and len(answer) >= len(left) + len(right):
+                answer = answer[len(left) : len(answer) - len(right)].strip()
+        answer = answer.rstrip(".").strip()
+        if answer == before:
+            break
+    return answer
+
+
+_LEADING_MATH = re.compile(r"^(?:\$\$(?P<a>.+?)\$\$|\$(?P<b>[^$]+)\$|\\\((?P<c>.+?)\\\)|\\\[(?P<d>.+?)\\\])")
+_TRAILING_PROSE = re.compile(
+    r",?\s+(?:which|and\s+(?:we|so|this|that|the)|so|since|because|as|where|that|but)\s+\S", re.IGNORECASE
+)
+
+
+def _from_statement(text: str) -> Extraction | None:
+    # a final-answer statement sits at the end of a response: look backwards from the last "answer"
+    tail_start = max(0, len(text) - 20_000)
+    lowered = text[tail_start:].lower()
+    last = None
+    k = len(lowered)
+    while last is None:
+        k = lowered.rfind("answer", 0, k)
+        if k < 0:
+            return None
+        window_start = tail_start + max(0, k - 12)
+        for m in _STATEMENT.finditer(text, window_start, min(len(text), tail_start + k + 20)):
+            last = m
+    if last is None:
+        return None
+    rest = text[last.end() :]
+    # the answer runs to the end of its line, or to a sentence-ending full stop
+    line_end = rest.find("\n", 1 if rest.startswith("\n") else 0)
+    segment = rest if line_end < 0 else rest[:line_end]
+    if segment.strip() == "" and line_end >= 0:
+        nxt = rest[line_end + 1 :]
+        nl = nxt.find("\n")
+        segment = nxt if nl < 0 else nxt[:nl]
+    segment = segment.strip().lstrip(":").strip()
+    math = _LEADING_MATH.match(segment.lstrip("*").strip())
+    if math is not None:
+        segment = next(g for g in math.groups() if g is not None)  # "the answer is $x=3$, and we are done"
+    else:
+        stop = re.search(r"(?<![0-9])\.(?=\s|$)|(?<=[0-9])\.(?=\s+[A-Z]|$)", segment)
+        if stop is not None:
+            segment = segment[: stop.start()]
+        prose = _TRAILING_PROSE.search(segment)
+        if prose is not None:
+            segment = segment[: prose.start()]
+    answer = _clean_statement(segment)
+    if not answer or len(answer) > 300:
+        return None
+    return Extraction(answer, "statement")
+
+
+_SENTENCE = re.compile(r"[A-Za-z]{2,}[\s,]+[A-Za-z]{2,}|\?")
+_TEXT_GROUP = re.compile(r"\\(?:text|textbf|mbox|mathrm)\s*\{[^{}]*\}|\\[A-Za-z]+")
+
+
+def _bare_answer(text: str) -> Extraction | None:
+    """A response that is nothing but an answer (one short line, no prose) is that answer."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > 500 or "\n" in stripped:
+        return None
+    if _SENTENCE.search(_TEXT_GROUP.sub(" ", stripped)):
+        return None
+    return Extraction(_clean_statement(stripped), "bare")
+
+
+def extract_final_answer(response: str) -> Extraction:
+    """Find the final answer of ``response`` (see the module docstring for the rules). Never raises."""
+    if len(response) > MAX_RESPONSE_CHARS:
+        return Extraction(None, "too_large")
+    text = response
+    think_open = text.rfind("<think>")
+    think_close = text.rfind("</think>")
+    if think_open >= 0 and think_close < think_open:
+        return Extraction(None, "truncated")  # thinking never finished
+    if think_close >= 0:
+        after = text[think_close + len("</think>") :]
+        found = _from_boxes(after) or _from_statement(after)
+        if found is not None:
+            return found
+    found = _from_boxes(text)
+    if found is not None:
+        return found
+    found = _from_statement(text)
+    if found is not None:
+        return found
+    return _bare_answer(text) or Extraction(None, "no_answer")

@@ -1,0 +1,34 @@
+"""veRL ``custom_reward_function`` adapter: justrl's strict (or lenient) verifier as a veRL reward.
+
+veRL loads this file by path and calls the named function once per response::
+
+    custom_reward_function.path=$(python -c "import justrl.verify.verl_reward as m; print(m.__file__)")
+    custom_reward_function.name=compute_score            # strict: JustRL's training reward
+    custom_reward_function.name=compute_score_lenient    # the paper's lenient-reward ablation
+
+Both return what DAPO's ``math_dapo.compute_score`` returns: ``{"score": +1.0 | -1.0, "acc": bool,
+"pred": extracted answer or None}``. ``data_source`` and ``extra_info`` are accepted and ignored;
+extra keyword arguments (veRL's ``custom_reward_function.reward_kwargs``) are accepted and ignored.
+A non-string ``ground_truth`` (e.g. an int read from a parquet file) is compared as ``str(ground_truth)``.
+"""
+
+from __future__ import annotations
+
+from justrl.verify.api import verify
+
+
+def _score(mode: str, solution_str, ground_truth) -> dict:
+    response = solution_str if isinstance(solution_str, str) else str(solution_str)
+    gold = ground_truth if isinstance(ground_truth, str) else str(ground_truth)
+    verdict = verify(response, gold, mode)
+    return {"score": verdict.score, "acc": verdict.correct, "pred": verdict.extracted}
+
+
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> dict:
+    """Strict reward: the DAPO strict-box rule JustRL trained with (+1 correct, -1 otherwise)."""
+    return _score("strict", solution_str, ground_truth)
+
+
+def compute_score_lenient(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> dict:
+    """Lenient reward (the paper's ablation): a careful grader's verdict, +1 / -1."""
+    return _score("lenient", solution_str, ground_truth)
