@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+
+class TrainError(ValueError):
+    """A user-caused training error (bad config, missing data, offline); the CLI prints it on one line."""
+
+
 BOXED_SUFFIX = "\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 
 
@@ -16,8 +21,8 @@ class RecipeConfig:
     """Every knob of a GRPO run. Units: lengths in tokens, lr per optimizer step, steps are rollout steps."""
 
     # model and data
-    model: str = "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
-    train_data: str = "BytedTsinghua-SIA/DAPO-Math-17k"  # parquet path or hub dataset id
+    model: str = "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"  # hub id, local folder, or "toy" (built locally)
+    train_data: str = "BytedTsinghua-SIA/DAPO-Math-17k"  # parquet path, hub dataset id, or "toy:addition"
     prompt_suffix: str = BOXED_SUFFIX
     use_chat_template: bool = True
     max_prompt_tokens: int = 1024  # longer prompts are filtered out (count reported)
@@ -69,4 +74,6 @@ class RecipeConfig:
     dtype: str = "auto"  # "bfloat16" on GPU, "float32" on CPU when auto
     gradient_checkpointing: bool = True  # GPU only
     seed: int = 1
+    warm_start_steps: int = 0  # supervised warm-up steps on the task's gold answers before GRPO (toy only)
+    warm_start_lr: float = 1e-3
     extra: dict[str, str] = field(default_factory=dict)  # free-form notes, saved with the run
