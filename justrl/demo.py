@@ -121,17 +121,20 @@ def run_evaluation(out: Path, data_dir: Path | None, max_tokens: int) -> int:
 
 
 def run_training(out: Path) -> int:
-    args = ["--preset", "toy", "--output-dir", str(out / "toy-train")]
+    run = out / "toy-train"
+    # A second demo continues (or, when finished, just redraws) the first run instead of refusing it.
+    resuming = (run / "checkpoints" / "latest").exists()
+    args = ["--resume", str(run)] if resuming else ["--preset", "toy", "--output-dir", str(run)]
     done = _run("3. justrl-train --preset toy (GRPO, strict reward, CPU)",
                 _tool("justrl-train", "justrl.train.cli") + args, shlex.join(["justrl-train"] + args))
     if done.returncode != 0:
         return done.returncode
-    rows = _read_rewards(out / "toy-train" / "metrics.jsonl")
+    rows = _read_rewards(run / "metrics.jsonl")
     if rows:
         head, tail = rows[: max(1, len(rows) // 5)], rows[-max(1, len(rows) // 5):]
         console.print(f"mean reward (critic/score/mean): first steps {sum(head) / len(head):+.2f}, "
                       f"last steps {sum(tail) / len(tail):+.2f} over {len(rows)} steps")
-    console.print(f"plot: {out / 'toy-train' / 'training.png'} (redraw: justrl-train plot {out / 'toy-train'})")
+    console.print(f"plot: {run / 'training.png'} (redraw: justrl-train plot {run})")
     return 0
 
 
