@@ -2,15 +2,19 @@
 
 Both sides do the same work: old log-probs for the batch (no grad), then one pass of loss + backward
 over the batch in micro-batches, grad-norm clip and one AdamW step. Each side runs in its own fresh
-process. Time per step is the median of ``--repeats`` steps after one warm-up step; peak memory is the
-process's peak resident set (``ru_maxrss``) minus its resident set just before the first step, i.e.
-what the steps added on top of the loaded model and batch (RSS covers torch's CPU allocator;
-tracemalloc would miss it). Run: ``.venv/bin/python bench/train_step.py`` (needs trl + datasets, dev-only).
+process. Time per step is the median of ``--repeats`` steps after one warm-up step (wall and process CPU
+time; CPU time is steadier on a shared machine); peak memory is the process's peak resident set during
+the steps (VmHWM, its mark reset just before the first step; ``ru_maxrss`` where that is unsupported)
+minus its resident set just before the first step, i.e. what the steps added on top of the loaded model
+and batch (RSS covers torch's CPU allocator; tracemalloc would miss it). Both sides start level: freed
+heap pages are returned to the OS (``malloc_trim``) before the base is read, so setup garbage that one
+side's step could reuse without growing its resident set does not flatter that side. Run: ``.venv/bin/python bench/train_step.py`` (needs trl + datasets, dev-only).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -48,6 +52,36 @@ class PeakRSS:
         self._stop.set()
         self.thread.join()
         self.peak = max(self.peak, self._rss() - self.base)
+
+
+def trim_heap() -> None:
+    """glibc ``malloc_trim(0)``: give freed heap pages back to the OS (no-op without glibc)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (``/proc/self/clear_refs`` 5); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss() -> int:
+    """The process's peak resident set (VmHWM) in bytes since start or the last :func:`reset_peak_rss`."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmHWM in /proc/self/status")
 
 
 def make_batch(torch, n: int, prompt_len: int, resp_len: int, vocab: int, seed: int = 0):
@@ -153,17 +187,24 @@ def main() -> None:
 
                 optimizer, _ = make_optimizer(model, config)
                 step = lambda: justrl_step(torch, model, optimizer, config, batch)  # noqa: E731, B023
+            # Same starting line for both sides: without this, heap pages that setup freed but glibc kept
+            # (TRL builds a Trainer, an Accelerator and a dataset first) count in the base, and that side's
+            # step reuses them for free while the other side must grow its resident set.
+            gc.collect()
+            trim_heap()
             base = PeakRSS()._rss()
+            reset_hiwater = reset_peak_rss()  # so a setup peak (model load, Trainer) cannot count as the step's
             step()  # warm-up (allocator, lazy init)
-            times = []
+            times, cpu = [], []
             for _ in range(args.repeats):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 step()
                 times.append(time.perf_counter() - t0)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-            results[name] = (statistics.median(times), peak)
+                cpu.append(time.process_time() - c0)
+            peak = (peak_rss() if reset_hiwater else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) - base
+            results[name] = (statistics.median(times), peak, statistics.median(cpu))
     print(json.dumps({"name": args.only, "seconds": results[args.only][0], "peak_bytes": results[args.only][1],
-                      "threads": torch.get_num_threads()}))
+                      "cpu_seconds": results[args.only][2], "threads": torch.get_num_threads()}))
 
 
 def gpu_loop(args) -> None:
@@ -196,18 +237,19 @@ def compare(args) -> None:
     results = {}
     for name in ("justrl", "trl"):
         argv = [sys.executable, __file__, "--only", name] + [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
-                                                            if k != "only"]
+                                                            if k not in ("only", "gpu_loop") and v is not None]
         out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         row = json.loads(out)
-        results[name] = (row["seconds"], row["peak_bytes"])
-    (jt, jm), (tt, tm) = results["justrl"], results["trl"]
+        results[name] = (row["seconds"], row["peak_bytes"], row["cpu_seconds"])
+    (jt, jm, jc), (tt, tm, tc) = results["justrl"], results["trl"]
     print(f"batch: {args.responses} responses x ({args.prompt_len} prompt + {args.response_len} response) tokens, "
           f"micro-batch {args.micro}; model: Qwen2 hidden {args.hidden}, {args.layers} layers; "
           f"torch threads {row['threads']}, each side in a fresh process")
-    print(f"{'':8}{'s/step':>10}{'peak RSS growth MiB':>22}")
-    for name, (t, m) in results.items():
-        print(f"{name:8}{t:10.3f}{m / 2**20:22.1f}")
-    print(f"ratio justrl/trl: time {jt / tt:.2f}x, peak memory {jm / max(tm, 1):.2f}x (lower is better)")
+    print(f"{'':8}{'s/step':>10}{'CPU s/step':>12}{'peak RSS growth MiB':>22}")
+    for name, (t, m, c) in results.items():
+        print(f"{name:8}{t:10.3f}{c:12.3f}{m / 2**20:22.1f}")
+    print(f"ratio justrl/trl: time {jt / tt:.2f}x (CPU time {jc / tc:.2f}x), peak memory {jm / max(tm, 1):.2f}x "
+          f"(lower is better)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 
 from justrl.benchmarks.errors import BenchmarkDataWarning, BenchmarkError
 from justrl.benchmarks.fetch import benchmark_file, cache_root, file_sha256
-from justrl.benchmarks.loaders import Problem, load_benchmark, read_problems
+from justrl.benchmarks.loaders import Problem, load_benchmark, load_benchmark_file, read_problems
 from justrl.benchmarks.registry import (
     BENCHMARKS,
     JUSTRL_COMMIT,
@@ -19,6 +19,6 @@ from justrl.benchmarks.registry import (
 
 __all__ = [
     "BENCHMARKS", "JUSTRL_COMMIT", "BenchmarkSpec", "BenchmarkError", "BenchmarkDataWarning", "Problem",
-    "resolve_benchmarks", "find_benchmark", "get_benchmark", "load_benchmark", "read_problems",
+    "resolve_benchmarks", "find_benchmark", "get_benchmark", "load_benchmark", "load_benchmark_file", "read_problems",
     "benchmark_file", "file_sha256", "cache_root",
 ]

@@ -13,6 +13,7 @@ User errors print one line and exit 2; an interrupted run keeps every stored sam
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -244,6 +245,27 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return BenchmarkError, BackendError, GradingError, ProtocolError, EvalError, StoreError
 
 
+@contextlib.contextmanager
+def _one_line_data_warnings():
+    """Show :class:`BenchmarkDataWarning` (a local file differs from the pinned one) as one stderr line,
+    like the errors; other warnings keep Python's format."""
+    import warnings
+
+    from justrl.benchmarks import BenchmarkDataWarning
+
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, BenchmarkDataWarning):
+                print(f"justrl-eval: warning: {message}", file=sys.stderr)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -253,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"run": _cmd_run, "grade": _cmd_grade, "merge": _cmd_merge, "list": _cmd_list}[command]
     errors = _user_errors()
     try:
-        return handler(argv)
+        with _one_line_data_warnings():
+            return handler(argv)
     except errors as exc:
         print(f"justrl-eval: error: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@
 ``grade_run(OUT)`` reads every ``OUT/*.jsonl`` run store (``justrl-eval``'s ``<slug>.jsonl`` or JustRL's
 ``<task>_t<T>_p<P>_n<N>-MNT<M>.jsonl``) and ``OUT/run.json`` when present, grades each response
 with :func:`justrl.verify.verify_many` (the only grading code), optionally asks an LLM judge about
-rule-rejected samples, and writes atomically:
+rule-rejected samples, and writes atomically (results.json also fsynced; the derived views below are
+rewritten by regrading, so they skip the fsync):
 
 * ``OUT/results.json``           everything: metrics per benchmark, the average, layers, provenance
 * ``OUT/grading_results.json``   JustRL's ``evals/grade.py`` output, same keys and meanings
@@ -335,23 +336,16 @@ def _justrl_entry(group: BenchmarkRows, bench: dict, provenance: dict | None) ->
     }
 
 
-def _progress(enabled: bool):
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True, disable=not enabled)
-
-
 def _grade_samples(groups: list[BenchmarkRows], mode: str, workers: int | None, judge: Judge | None,
                    progress: bool) -> dict[str, dict[tuple[str, int], dict]]:
+    from justrl.evaluate.progress import StepProgress
     from justrl.verify import verify_many
 
     flat = [(g, s) for g in groups for _, samples in g.ordered() for s in samples]
-    with _progress(progress) as bar:
-        task = bar.add_task(f"grading {len(flat)} responses ({mode})", total=None)
-        verdicts = verify_many(((s.response, s.gold) for _, s in flat), mode=mode, workers=workers)
-        bar.remove_task(task)
+    with StepProgress(progress) as bar:
+        update = bar.start(f"grading ({mode})", len(flat))
+        verdicts = verify_many(((s.response, s.gold) for _, s in flat), mode=mode, workers=workers, progress=update)
+        bar.stop()
         table: dict[str, dict[tuple[str, int], dict]] = {g.name: {} for g in groups}
         asks: list[tuple[dict, JudgeItem]] = []
         for (g, s), v in zip(flat, verdicts, strict=True):
@@ -361,11 +355,11 @@ def _grade_samples(groups: list[BenchmarkRows], mode: str, workers: int | None, 
             if judge is not None and not v.correct and v.extracted is not None:
                 asks.append((entry, JudgeItem(question=s.prompt, gold=s.gold, response=s.response)))
         if asks:
-            task = bar.add_task(f"judging {len(asks)} rule-rejected answers", total=None)
-            for (entry, _), jv in zip(asks, judge.judge([item for _, item in asks]), strict=True):
+            update = bar.start("judging rule-rejected answers", len(asks))
+            for (entry, _), jv in zip(asks, judge.judge([item for _, item in asks], progress=update), strict=True):
                 entry["judge"] = jv.label
                 entry["correct"] = jv.correct
-            bar.remove_task(task)
+            bar.stop()
     return table
 
 
@@ -379,7 +373,7 @@ def _write_graded(out_dir: Path, group: BenchmarkRows, verdicts: dict[tuple[str,
                                      "extracted": v["extracted"], "reason": v["reason"], "gold": s.gold,
                                      "finish_reason": s.finish_reason, "completion_tokens": s.completion_tokens},
                                     ensure_ascii=False))
-    write_text_atomic(out_dir / "graded" / f"{group.slug}.jsonl", "\n".join(lines) + "\n")
+    write_text_atomic(out_dir / "graded" / f"{group.slug}.jsonl", "\n".join(lines) + "\n", durable=False)
 
 
 def _verifier_version() -> str:
@@ -431,8 +425,8 @@ def grade_run(out_dir: Path, *, mode: str = "lenient", judge: Judge | None = Non
     justrl_entries = sorted(((g.files[0], _justrl_entry(g, results["benchmarks"][g.name], provenance))
                              for g in groups), key=lambda t: t[0])
     results["grading"]["seconds"] = round(time.perf_counter() - started, 3)
-    write_json_atomic(out_dir / "grading_results.json", [entry for _, entry in justrl_entries])
+    write_json_atomic(out_dir / "grading_results.json", [entry for _, entry in justrl_entries], durable=False)
     write_json_atomic(out_dir / "results.json", results)
-    write_text_atomic(out_dir / "report.md", render_report(results))
+    write_text_atomic(out_dir / "report.md", render_report(results), durable=False)
     return results
 

@@ -17,6 +17,7 @@ Decoding is greedy. Parsing (:func:`parse_judgement`): the reply's first letter-
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from justrl.evaluate.backends.base import Backend, GenerationRequest, GenerationResult, SamplingParams
@@ -110,14 +111,17 @@ class Judge:
         return [GenerationRequest(key=f"judge/{i}", messages=[{"role": "user", "content": self.render(item)}],
                                   sampling=sampling) for i, item in enumerate(items)]
 
-    def judge(self, items: list[JudgeItem]) -> list[JudgeVerdict]:
-        """Verdicts in the order of ``items`` (the backend may finish them in any order)."""
+    def judge(self, items: list[JudgeItem], *, progress: Callable[[int], None] | None = None) -> list[JudgeVerdict]:
+        """Verdicts in the order of ``items`` (the backend may finish them in any order). ``progress``, when
+        given, is called with the number of replies received so far."""
         if not items:
             return []
         replies: dict[str, str] = {}
 
         def collect(result: GenerationResult) -> None:
             replies[result.key] = result.text
+            if progress is not None:
+                progress(len(replies))
 
         self.backend.generate(self.requests(items), collect)
         verdicts = []

@@ -17,25 +17,31 @@ PARTIAL_NOTE = ("* not comparable: the run covers fewer problems than the benchm
                 "unequal sample counts")
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+def write_text_atomic(path: str | Path, text: str, *, durable: bool = True) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    Readers never see a partial file. ``durable`` also fsyncs the data before the rename (survives power
+    loss, ~10 ms per file); derived views that ``justrl-eval grade`` regenerates from the run store
+    (graded/*.jsonl, grading_results.json, report.md) skip it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def write_json_atomic(path: str | Path, data) -> None:
+def write_json_atomic(path: str | Path, data, *, durable: bool = True) -> None:
     """Write ``data`` as indented UTF-8 JSON, atomically (see :func:`write_text_atomic`)."""
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", durable=durable)
 
 
 def _f(x: float | None, digits: int = 2) -> str:

@@ -25,9 +25,8 @@ from pathlib import Path
 from justrl.benchmarks import (
     BenchmarkSpec,
     Problem,
-    benchmark_file,
     file_sha256,
-    read_problems,
+    load_benchmark_file,
     resolve_benchmarks,
 )
 from justrl.evaluate.backends.base import Backend, GenerationRequest, GenerationResult, SamplingParams
@@ -95,10 +94,10 @@ def load_problems(specs: list[BenchmarkSpec], *, data_dir=None, cache_dir=None, 
     """Problems per benchmark name, with dataset provenance (file, sha256, pinned or not)."""
     out = {}
     for spec in specs:
-        path = benchmark_file(spec.name, data_dir=data_dir, cache_dir=cache_dir, offline=offline, progress=progress)
+        problems, path = load_benchmark_file(spec.name, data_dir=data_dir, cache_dir=cache_dir, offline=offline,
+                                             progress=progress)
         digest = file_sha256(path)
-        out[spec.name] = (read_problems(path, spec), {"file": str(path), "sha256": digest,
-                                                      "matches_pinned": digest == spec.sha256})
+        out[spec.name] = (problems, {"file": str(path), "sha256": digest, "matches_pinned": digest == spec.sha256})
     return out
 
 
@@ -223,13 +222,14 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
     provenance["first_prompt"] = (previous or {}).get("first_prompt")
     prev_gen = (previous or {}).get("generation") or {}
     gen = {"samples": int(prev_gen.get("samples") or 0), "completion_tokens": int(prev_gen.get("completion_tokens") or 0),
+           "samples_without_token_counts": int(prev_gen.get("samples_without_token_counts") or 0),
            "wall_seconds": float(prev_gen.get("wall_seconds") or 0.0)}
     provenance.update(status="running", started_at=(previous or {}).get("started_at") or _now(), generation=gen)
     _write_run_json(out_dir, provenance)
     timings = {"plan": time.perf_counter() - started, "store": 0.0, "generate": 0.0, "grade": 0.0}
 
     by_key = {s.key: s for s in todo}
-    session = {"samples": 0, "tokens": 0}
+    session = {"samples": 0, "tokens": 0, "uncounted": 0}
 
     def on_result(result: GenerationResult) -> None:
         t0 = time.perf_counter()
@@ -245,7 +245,10 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
             "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens})
         session["samples"] += 1
-        session["tokens"] += result.completion_tokens or 0
+        if result.completion_tokens is None:  # e.g. an OpenAI-compatible server without usage
+            session["uncounted"] += 1
+        else:
+            session["tokens"] += result.completion_tokens
         live.advance(sample.spec.name, result.completion_tokens)
         timings["store"] += time.perf_counter() - t0
 
@@ -270,8 +273,11 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
         timings["generate"] = time.perf_counter() - t_gen
         gen_seconds = timings["generate"] if todo else 0.0
         gen.update(samples=gen["samples"] + session["samples"], completion_tokens=gen["completion_tokens"] + session["tokens"],
+                   samples_without_token_counts=gen["samples_without_token_counts"] + session["uncounted"],
                    wall_seconds=gen["wall_seconds"] + gen_seconds)
-        gen["tokens_per_second"] = gen["completion_tokens"] / gen["wall_seconds"] if gen["wall_seconds"] else None
+        # tokens/s only when every sample's count is known (a partial sum would understate it)
+        gen["tokens_per_second"] = (gen["completion_tokens"] / gen["wall_seconds"]
+                                    if gen["wall_seconds"] and not gen["samples_without_token_counts"] else None)
         provenance.update(status=status, finished_at=_now(), generation=gen)
         _write_run_json(out_dir, provenance)
     if status != "complete":

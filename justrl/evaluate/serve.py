@@ -83,7 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
                          "finish_reason": result.finish_reason}],
             "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-                      "total_tokens": result.prompt_tokens + result.completion_tokens},
+                      "total_tokens": None if result.prompt_tokens is None or result.completion_tokens is None
+                      else result.prompt_tokens + result.completion_tokens},
         })
 
 

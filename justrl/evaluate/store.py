@@ -269,11 +269,20 @@ def _merge_run_json(runs: list[dict]) -> dict:
     out = {k: v for k, v in runs[0].items() if k != "_dir"}
     out["shard"] = None
     out["merged_from"] = [{"dir": r["_dir"], "shard": r.get("shard")} for r in runs]
+    for key in ("datasets", "n", "plan"):  # union over shards (each records the benchmarks it was given)
+        tables = [r[key] for r in runs if isinstance(r.get(key), dict)]
+        if tables:
+            out[key] = {name: entry for table in reversed(tables) for name, entry in table.items()}
+    for key in ("first_prompt", "model_revision", "chat_template_sha256", "backend"):
+        if out.get(key) is None:  # e.g. shard 0 had nothing to generate
+            out[key] = next((r[key] for r in runs if r.get(key) is not None), None)
     gens = [r.get("generation") or {} for r in runs]
     tokens = sum(g.get("completion_tokens") or 0 for g in gens)
     seconds = sum(g.get("wall_seconds") or 0.0 for g in gens)
+    uncounted = sum(g.get("samples_without_token_counts") or 0 for g in gens)
     out["generation"] = {"completion_tokens": tokens, "wall_seconds": seconds, "samples": sum(g.get("samples") or 0
                                                                                               for g in gens),
-                         "tokens_per_second": tokens / seconds if seconds else None,
+                         "samples_without_token_counts": uncounted,
+                         "tokens_per_second": tokens / seconds if seconds and not uncounted else None,
                          "note": "summed over shards (machine-seconds)"}
     return out

@@ -5,6 +5,7 @@
     justrl-train --resume runs/toy                                   # continue from the last checkpoint
     justrl-train --config my.toml --set lr=2e-6 --lr 2e-6 ...         # file + per-key overrides
     justrl-train --engine verl --nnodes 4 --gpus-per-node 8 --output-dir runs/v [--dry-run]
+                 [--data-dir BENCHMARKS] [--offline]
     justrl-train plot RUN        justrl-train import-verl ...
 """
 
@@ -31,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nnodes", type=int, default=1, help="veRL engine: number of nodes")
     p.add_argument("--gpus-per-node", type=int, default=None, help="veRL engine: GPUs per node (default: all)")
     p.add_argument("--dry-run", action="store_true", help="veRL engine: print and save the command, do not run")
+    p.add_argument("--data-dir", help="validation benchmarks from this folder (JustRL's data/<NAME>/test.parquet "
+                   "layout) instead of justrl's cache or the Hub")
+    p.add_argument("--offline", action="store_true", help="never download (model, training data, benchmarks); "
+                   "sets HF_HUB_OFFLINE=1 for this run and, with --engine verl, for veRL")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in this session (resume later)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard scalars (if installed)")
     p.add_argument("--no-plot", action="store_true", help="do not draw RUN/training.png at the end")
@@ -116,11 +121,19 @@ def _run(argv: list[str]) -> int:
         if not args.output_dir:
             raise TrainError("--output-dir RUN is required (where metrics and checkpoints go)")
         run = Path(args.output_dir)
+    if args.offline:
+        import os
+
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    if data_dir is not None and not data_dir.is_dir():
+        raise TrainError(f"--data-dir {data_dir} is not a folder")
     if config.engine == "verl":
         from justrl.train.verl import launch
 
         gpus = args.gpus_per_node if args.gpus_per_node is not None else _gpu_count()
-        return launch(config, run, nnodes=args.nnodes, gpus_per_node=gpus, dry_run=args.dry_run)
+        return launch(config, run, nnodes=args.nnodes, gpus_per_node=gpus, dry_run=args.dry_run, data_dir=data_dir,
+                      offline=True if args.offline else None)
     if (run / "checkpoints" / "latest").exists() and not args.resume:
         raise TrainError(f"{run} already holds a run; continue it with --resume {run} or pick another --output-dir")
     from justrl.train.dist import init_world
@@ -128,7 +141,7 @@ def _run(argv: list[str]) -> int:
 
     world = init_world()
     train(config, run, resume=bool(args.resume), world=world, progress=not args.quiet,
-          tensorboard=args.tensorboard, max_steps=args.max_steps)
+          tensorboard=args.tensorboard, max_steps=args.max_steps, data_dir=data_dir)
     if world.main and not args.no_plot:
         _plot(run)
     return 0

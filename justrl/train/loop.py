@@ -86,6 +86,55 @@ def response_logprobs(model, batch: Batch, *, temperature: float, entropy: bool 
     return logp, ent
 
 
+_HEAP: dict = {}
+TRIM_MIN_FREE = 64 << 20  # bytes of freed heap worth handing back (below it a trim costs more than it saves)
+
+
+def _glibc_heap():
+    """(malloc_trim, mallinfo2 or None) from glibc, or None where it is not the allocator."""
+    if "fns" not in _HEAP:
+        import ctypes
+        import ctypes.util
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                             "usmblks", "fsmblks", "uordblks", "fordblks",
+                                                             "keepcost")]
+
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            trim = libc.malloc_trim
+        except (OSError, AttributeError):
+            _HEAP["fns"] = None
+            return None
+        info = getattr(libc, "mallinfo2", None)  # glibc >= 2.33
+        if info is not None:
+            info.restype = MallInfo2
+        _HEAP["fns"] = (trim, info)
+    return _HEAP["fns"]
+
+
+def release_host_memory(device: str) -> None:
+    """On CPU, hand heap pages freed since the last call back to the OS (glibc ``malloc_trim``).
+
+    Between micro-batches every activation of the last forward/backward is free, but glibc keeps the
+    freed pages and, with the heap fragmented by small long-lived allocations, often cannot reuse them
+    for the next micro-batch's tensors, so the resident set grows by up to a micro-batch's activations
+    per pass. Trimming here keeps the CPU peak near the live peak; it changes no numbers. Only done
+    when at least ``TRIM_MIN_FREE`` bytes are free (re-faulting a small heap would cost more than it
+    saves). A no-op on GPUs (the CUDA caching allocator) and without glibc.
+    """
+    if not device.startswith("cpu"):
+        return
+    fns = _glibc_heap()
+    if fns is None:
+        return
+    trim, info = fns
+    if info is not None and info().fordblks < TRIM_MIN_FREE:
+        return
+    trim(0)
+
+
 def _autocast(device: str, dtype: str):
     import contextlib
 
@@ -108,6 +157,8 @@ def recompute_old_logp(model, batch: Batch, config: RecipeConfig, device: str) -
             pieces.append(logp)
             ent_sum += float((ent * part.response_mask).sum())
             tokens += float(part.response_mask.sum())
+            del logp, ent
+            release_host_memory(device)
     batch.old_logp = torch.cat(pieces)
     return ent_sum, tokens
 
@@ -151,6 +202,8 @@ def update(model, optimizer, batch: Batch, config: RecipeConfig, world: World) -
                         normalizer=max(global_tokens, 1.0), num_micro_batches=len(micro_starts))
                     # wrappers average gradients over ranks; scale back to a sum over the global mini-batch
                     (loss * world.size).backward()
+                del logp, loss
+                release_host_memory(world.device)
                 for key in PG_KEYS:
                     sums[key] += metrics[key] * metrics["tokens"]
                 tokens_seen += metrics["tokens"]
@@ -249,8 +302,14 @@ def load_policy(config: RecipeConfig, run_dir: Path, device: str):
 
 
 def lr_factor(step_index: int, warmup: int) -> float:
-    """LR multiplier at rollout step ``step_index`` (0-based): linear from 0 over ``warmup`` steps, then 1."""
-    return min(1.0, step_index / warmup) if warmup > 0 else 1.0
+    """LR multiplier at rollout step ``step_index`` (0-based): linear from 0 over ``warmup`` steps, then 1.
+
+    Exactly veRL's constant schedule (``verl.utils.torch_functional.get_constant_schedule_with_warmup``:
+    ``min(1, s / max(1, num_warmup_steps))``, a ``LambdaLR`` that veRL steps once per rollout step after
+    the update): rollout step 1 trains with lr 0, step ``warmup + 1`` is the first at the full lr. As in
+    veRL, ``warmup`` 0 behaves like 1 (step 1 still has lr 0), so both engines follow the same lr curve.
+    """
+    return min(1.0, step_index / max(1, warmup))
 
 
 def make_optimizer(model, config: RecipeConfig):
@@ -263,8 +322,12 @@ def make_optimizer(model, config: RecipeConfig):
 
 
 # ----------------------------------------------------------------------------- validation
-def validate(model, tokenizer, config: RecipeConfig, run_dir: Path, step: int) -> dict[str, float]:
-    """avg@k on ``config.val_benchmarks`` through justrl.evaluate (fraction correct, lenient grading)."""
+def validate(model, tokenizer, config: RecipeConfig, run_dir: Path, step: int, *,
+             data_dir: str | Path | None = None) -> dict[str, float]:
+    """avg@k on ``config.val_benchmarks`` through justrl.evaluate (fraction correct, lenient grading).
+
+    ``data_dir``: a JustRL-style benchmark folder (else justrl's cache or the Hub; HF_HUB_OFFLINE is honoured).
+    """
     if not config.val_benchmarks:
         return {}
     from justrl.evaluate.backends.hf import HFBackend
@@ -274,8 +337,10 @@ def validate(model, tokenizer, config: RecipeConfig, run_dir: Path, step: int) -
     protocol = Protocol(suffix=config.prompt_suffix, temperature=config.val_temperature, top_p=config.val_top_p,
                         max_tokens=config.max_response_tokens, n=config.val_samples, seed=config.seed)
     backend = HFBackend.from_model(unwrap(model), tokenizer)
+    from justrl.train.data import _offline
+
     result = run_eval(backend, list(config.val_benchmarks), output_dir=run_dir / "val" / f"step_{step}",
-                      protocol=protocol, progress=False, summary=False)
+                      protocol=protocol, data_dir=data_dir, offline=_offline(), progress=False, summary=False)
     benches = (result.results or {}).get("benchmarks", {})
     return {f"val/{name}/avg@{config.val_samples}": float(b["avg_at_n"]) / 100.0 for name, b in benches.items()}
 
@@ -333,10 +398,12 @@ class MetricsLog:
 
 
 def train(config: RecipeConfig, run_dir: str | Path, *, resume: bool = False, world: World | None = None,
-          progress: bool = True, tensorboard: bool = False, max_steps: int | None = None) -> list[dict]:
+          progress: bool = True, tensorboard: bool = False, max_steps: int | None = None,
+          data_dir: str | Path | None = None) -> list[dict]:
     """Run (or resume) GRPO training into ``run_dir``; returns the metric rows of this session.
 
     ``max_steps`` stops after that many rollout steps of this session (the run can be resumed later).
+    ``data_dir``: where validation reads its benchmarks (see :func:`validate`).
     """
     import numpy as np
     import torch
@@ -400,6 +467,7 @@ def train(config: RecipeConfig, run_dir: str | Path, *, resume: bool = False, wo
                                        max_new_tokens=config.max_response_tokens, temperature=config.temperature,
                                        top_p=config.top_p)
             t_gen = time.perf_counter() - t0
+            release_host_memory(world.device)  # the generation's KV cache is free now
             # 3. rewards and advantages
             golds = [p.gold for p in mine for _ in range(config.rollouts_per_prompt)]
             texts = tokenizer.batch_decode(rollouts.response_ids, skip_special_tokens=True)
@@ -442,7 +510,7 @@ def train(config: RecipeConfig, run_dir: str | Path, *, resume: bool = False, wo
                 row["rollout/logp_diff"] = _logp_diff(rollouts.engine_logprobs, batch, world)
             state = {"step": step, "cursor": state["cursor"] + config.prompts_per_step}
             if config.val_every and step % config.val_every == 0 and world.main:
-                row.update(validate(policy, tokenizer, config, run_dir, step))
+                row.update(validate(policy, tokenizer, config, run_dir, step, data_dir=data_dir))
             if world.main:
                 log.append(row)
             rows.append(row)

@@ -29,7 +29,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr": 2e-3, "warmup_steps": 0, "weight_decay": 0.0, "total_steps": 30,
         "val_benchmarks": (), "val_every": 0, "save_every": 10,
         "rollout_engine": "hf", "dtype": "float32", "gradient_checkpointing": False,
-        "warm_start_steps": 60, "warm_start_lr": 3e-3, "overlong_buffer": 4,
+        "warm_start_steps": 200, "warm_start_lr": 3e-3, "overlong_buffer": 4,
     },
 }
 

@@ -1,8 +1,10 @@
 """The ``toy`` preset's pieces: a synthetic addition task and a short supervised warm start.
 
 Task ``addition``: "What is a + b?" for a, b in 0..2, gold = a + b; the strict verifier checks the
-response's ``\\boxed{N}``. The warm start teaches the answer format on a mix of correct and random
-answers (so the starting policy is right only part of the time); GRPO then has to raise the reward.
+response's ``\\boxed{N}``. The warm start teaches the answer format on a mix of correct answers and
+near misses (gold +- 1), so the starting policy reads the question but is right only part of the time;
+GRPO then has to raise the reward. (Wrong targets drawn independently of the question taught the policy
+to ignore it, and GRPO then settled on always answering the commonest sum, a reward plateau.)
 """
 
 from __future__ import annotations
@@ -24,19 +26,24 @@ def toy_records(task: str) -> list[TrainRecord]:
             for i, (a, b) in enumerate((a, b) for a in range(3) for b in range(3))]
 
 
+def near_miss(gold: int, rng: random.Random) -> int:
+    """A wrong answer next to ``gold``: gold - 1 or gold + 1 (never negative)."""
+    return gold + 1 if gold == 0 else gold + rng.choice((-1, 1))
+
+
 def answer_text(answer: str) -> str:
     return f"\\boxed{{{answer}}}"
 
 
 def warm_start(model, tokenizer, prompts, *, steps: int, lr: float, seed: int, batch_size: int = 32) -> list[float]:
-    """Supervised steps on prompt -> ``\\boxed{N}``<eos>, N correct with probability WARM_START_CORRECT.
+    """Supervised steps on prompt -> ``\\boxed{N}``<eos>, N correct with probability WARM_START_CORRECT, else a
+    :func:`near_miss`.
 
     Loss on response tokens only. Returns the loss per step. Deterministic given ``seed``.
     """
     import torch
 
     rng = random.Random(seed)
-    golds = sorted({int(p.gold) for p in prompts})
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     eos = tokenizer.eos_token_id
     losses = []
@@ -45,7 +52,7 @@ def warm_start(model, tokenizer, prompts, *, steps: int, lr: float, seed: int, b
         batch = [rng.choice(prompts) for _ in range(batch_size)]
         seqs, starts = [], []
         for p in batch:
-            answer = p.gold if rng.random() < WARM_START_CORRECT else str(rng.choice(golds))
+            answer = p.gold if rng.random() < WARM_START_CORRECT else str(near_miss(int(p.gold), rng))
             target = tokenizer(answer_text(answer), add_special_tokens=False)["input_ids"] + [eos]
             seqs.append(p.ids + target)
             starts.append(len(p.ids))

@@ -298,13 +298,16 @@ def train_rows(config: RecipeConfig, *, offline: bool | None = None) -> list[dic
 
 
 def val_rows(config: RecipeConfig, *, data_dir: str | Path | None = None, offline: bool | None = None) -> list[dict]:
-    """The validation benchmarks in veRL's schema; ``data_source`` is the benchmark name (veRL groups by it)."""
+    """The validation benchmarks in veRL's schema; ``data_source`` is the benchmark name (veRL groups by it).
+
+    ``offline`` None: HF_HUB_OFFLINE decides (as for the training data)."""
     from justrl.benchmarks import load_benchmark
-    from justrl.train.data import build_messages
+    from justrl.train.data import _offline, build_messages
 
     rows: list[dict] = []
     for name in config.val_benchmarks:
-        for problem in load_benchmark(name, data_dir=data_dir, offline=bool(offline), progress=False):
+        for problem in load_benchmark(name, data_dir=data_dir, offline=_offline() if offline is None else offline,
+                                      progress=False):
             rows.append(_verl_row(len(rows), "test", name, build_messages(problem.question, config.prompt_suffix),
                                   problem.gold))
     return rows

@@ -6,11 +6,15 @@ Rules (a careful grader's reading, see DESIGN.md section 2):
   in the response (``\\boxed 5`` also counts). When a reasoning model closes its thinking with
   ``</think>``, an answer stated after it is preferred.
 - Several boxes at the very end separated only by commas / "and" / whitespace (``\\boxed{1}, \\boxed{2}``)
-  are read as one list answer ``1, 2``; boxes separated by "or" that differ are a hedge (``hedged``).
+  are read as one list answer ``1, 2``; boxes separated by "or" that differ are a hedge (``hedged``), and
+  so is an earlier, different box offered as an alternative ("\\boxed{16}; if not, \\boxed{5}",
+  "\\boxed{4}, although possibly \\boxed{5}") unless the text between them revises it ("wait", "recount").
 - Without any box, only an explicit statement counts: "Answer: ...", "the final answer is ...",
   "the answer is ..." (the last one in the response).
 - A last box that is never closed means the response was cut off (``truncated``); so does an open
-  ``<think>`` block that never ends.
+  ``<think>`` block that never ends, and reasoning after the last box that stops mid-sentence on a word
+  that cannot end one ("..., which", "and the") -- the box was passed on the way, not committed to.
+- A markdown heading ``# Answer`` followed by the answer is an explicit statement.
 
 Extraction is linear in the response length: it scans backwards with ``str.rfind`` and brace-matches
 with a compiled regex, so a megabyte response is handled in milliseconds.
@@ -31,9 +35,33 @@ _SEPARATOR_ONLY = re.compile(
 _OR_SEPARATOR = re.compile(r"^(?:\s|\$|\\\(|\\\)|\\\[|\\\]|,|\.|\\quad|\\text\{\s*or\s*\}|\bor\b|\*\*)*$")
 _HAS_OR = re.compile(r"\bor\b")
 _STATEMENT = re.compile(
-    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\banswer\s*\*\*\s*:|\*\*answer\*\*\s*:?)",
+    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\banswer\s*\*\*\s*:|\*\*answer\*\*\s*:?"
+    r"|(?m:^[ \t]*\#{1,6}[ \t]*(?:final[ \t]+)?answer[ \t]*:?[ \t]*$))",  # a markdown heading "# Answer"
     re.IGNORECASE,
 )
+# Between an earlier box and the final one: wording that offers the earlier box as an alternative
+# ("\boxed{16}; if not, it is \boxed{5}", "\boxed{4}, although possibly \boxed{5}") makes a hedge,
+# unless the text says the earlier one was revised ("wait", "correcting an error", "recount").
+_ALTERNATIVE = re.compile(
+    r"\b(?:if\s+not|otherwise|alternatively|depending|either|or\s+else|if\s+instead"
+    r"|(?:or|although|though|but)\s+(?:possibly|perhaps|maybe))\b",
+    re.IGNORECASE,
+)
+_REVISION = re.compile(
+    r"\b(?:wait|actually|correct\w*|mistake\w*|errors?|wrong|incorrect|re-?check\w*|re-?count\w*|re-?calculat\w*"
+    r"|re-?comput\w*|re-?examin\w*|re-?do\w*|double[- ]check\w*|on\s+reflection|oops|hmm+|miscount\w*|overcount\w*"
+    r"|undercount\w*|forgot|missed|fix\w*)\b",
+    re.IGNORECASE,
+)
+MAX_ALTERNATIVE_GAP = 300  # characters between an earlier box and the final one read as one hedge at most
+# Text after the final box that stops mid-sentence on a word or symbol that cannot end one: the
+# response was cut off while still reasoning, so the box it passed was not its final answer.
+_DANGLING_END = re.compile(
+    r"(?:\b(?:which|that|the|an?|and|or|of|to|we|whether|but|then|since|because|if|with|from|into|its|gives"
+    r"|yields|equals)|[=+(,]|\\cdot|\\times)\s*$",
+    re.IGNORECASE,
+)
+MIN_TRAILING_FOR_TRUNCATION = 40  # characters of reasoning after the last box before a cut-off is suspected
 
 
 @dataclass(frozen=True)
@@ -129,13 +157,35 @@ def _final_boxes(text: str) -> tuple[list[_Box], list[str]]:
     return boxes, seps
 
 
+def _offered_alternative(text: str, first: _Box, contents: list[str]) -> str | None:
+    """The earlier box's content when it is offered as an alternative to the final group (a hedge)."""
+    prev = _last_box_before(text, first.start)
+    if prev is None or prev.content is None or prev.end > first.start:
+        return None
+    earlier = prev.content.strip()
+    if not earlier or earlier in contents:
+        return None
+    gap = text[prev.end : first.start]
+    if len(gap) > MAX_ALTERNATIVE_GAP:
+        return None
+    if _ALTERNATIVE.search(gap) is None or _REVISION.search(gap) is not None:
+        return None
+    return earlier
+
+
 def _from_boxes(text: str) -> Extraction | None:
     boxes, seps = _final_boxes(text)
     if not boxes:
         return None
     if boxes[-1].content is None:
         return Extraction(None, "truncated")
+    trailing = text[boxes[-1].end :].strip()
+    if len(trailing) >= MIN_TRAILING_FOR_TRUNCATION and _DANGLING_END.search(trailing[-64:]):
+        return Extraction(None, "truncated")
     contents = [b.content.strip() for b in boxes if b.content is not None]
+    earlier = _offered_alternative(text, boxes[0], contents)
+    if earlier is not None:
+        return Extraction(" or ".join([earlier, ", ".join(contents)]), "hedged")
     if len(contents) == 1:
         return Extraction(contents[0], "boxed") if contents[0] else Extraction(None, "no_answer")
     if any(_HAS_OR.search(s) for s in seps):

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from justrl.benchmarks import BENCHMARKS
 from justrl.evaluate.cli import main
 
 pytest.importorskip("torch")
@@ -116,3 +117,83 @@ def test_mismatched_settings_keep_the_stored_run(tiny_model, benchmarks_dir, tmp
     assert main(base + ["--temperature", "0.6"]) == 2
     assert "different sampling" in capsys.readouterr().err
     assert (out / "aime24.jsonl").read_text() == stored
+
+
+def _benchmark_setup(kind: str, tmp_path, benchmarks_dir, monkeypatch) -> list[str]:
+    """Arguments that point justrl-eval at benchmark data that is absent, corrupt or malformed."""
+    cache = tmp_path / "cache"
+    if kind == "offline-no-cache":
+        return ["--offline", "--cache-dir", str(cache)]
+    if kind == "corrupt-cache-offline":
+        (cache / "benchmarks" / "AIME24").mkdir(parents=True)
+        (cache / "benchmarks" / "AIME24" / "test.parquet").write_bytes(b"not the pinned file")
+        return ["--offline", "--cache-dir", str(cache)]
+    if kind == "download-wrong-checksum":
+        mirror = tmp_path / "mirror" / "AIME24"
+        mirror.mkdir(parents=True)
+        (mirror / "test.parquet").write_bytes((benchmarks_dir / "AIME25" / "test.parquet").read_bytes())
+        monkeypatch.setenv("JUSTRL_DATA_URL", (tmp_path / "mirror").as_uri())
+        return ["--cache-dir", str(cache)]
+    data = tmp_path / "data" / "AIME24"
+    data.mkdir(parents=True)
+    if kind == "not-parquet":
+        (data / "test.parquet").write_bytes(b"this is not parquet")
+    else:  # a parquet file of the other schema: HMMT25's columns under AIME24's name
+        (data / "test.parquet").write_bytes((benchmarks_dir / "HMMT25" / "test.parquet").read_bytes())
+    return ["--data-dir", str(tmp_path / "data")]
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("offline-no-cache", "AIME24 is not cached at"),
+    ("corrupt-cache-offline", "is corrupt"),
+    ("download-wrong-checksum", "has sha256"),
+    ("not-parquet", "is not a readable parquet file"),
+    ("wrong-schema", "lacks column(s) prompt, reward_model"),
+], ids=["offline-no-cache", "corrupt-cache-offline", "download-wrong-checksum", "not-parquet", "wrong-schema"])
+def test_benchmark_data_errors_are_one_line_and_exit_2(tiny_model, benchmarks_dir, tmp_path, capsys, monkeypatch,
+                                                       kind, message):
+    monkeypatch.delenv("JUSTRL_DATA_URL", raising=False)
+    args = _benchmark_setup(kind, tmp_path, benchmarks_dir, monkeypatch)
+    base = ["--model", str(tiny_model), "--backend", "hf", "--benchmarks", "AIME24", "--limit", "1", "--n", "1",
+            "--max-tokens", "2", "--output-dir", str(tmp_path / "out"), "--quiet"]
+    assert main(base + args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("justrl-eval: error: ") and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    if kind == "offline-no-cache":
+        assert "--data-dir" in err and BENCHMARKS["AIME24"].url in err
+    if kind == "download-wrong-checksum":
+        assert not (tmp_path / "cache" / "benchmarks" / "AIME24" / "test.parquet").exists()
+
+
+def test_missing_model_is_one_line_and_exit_2(benchmarks_dir, tmp_path, capsys):
+    assert main(["--benchmarks", "AIME24", "--data-dir", str(benchmarks_dir), "--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no model given; pass --model" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_errors_in_a_real_process_have_no_traceback(tmp_path):
+    """The console script path: a separate interpreter, stderr exactly one line, exit status 2."""
+    data = tmp_path / "data" / "AIME24"
+    data.mkdir(parents=True)
+    (data / "test.parquet").write_bytes(b"this is not parquet")
+    for args, message in ((["--benchmarks", "AIME24"], "no model given"),
+                          (["--model", "x/y", "--benchmarks", "GSM8K"], "unknown benchmark 'GSM8K'"),
+                          (["--model", "x/y", "--backend", "hf", "--benchmarks", "AIME24", "--data-dir",
+                            str(tmp_path / "data")], "is not a readable parquet file")):
+        done = run_cli(*args, "--output-dir", str(tmp_path / "out"))
+        assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_local_file_that_differs_is_one_warning_line(tiny_model, benchmarks_dir, tmp_path, capsys):
+    data = tmp_path / "data" / "AIME24"
+    data.mkdir(parents=True)
+    (data / "test.parquet").write_bytes((benchmarks_dir / "AIME25" / "test.parquet").read_bytes())
+    assert main(["--model", str(tiny_model), "--backend", "hf", "--benchmarks", "AIME24", "--limit", "1", "--n", "1",
+                 "--max-tokens", "2", "--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "out"),
+                 "--quiet", "--no-grade"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "differs from the pinned" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("justrl-eval: warning: ")
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["datasets"]["AIME24"]["matches_pinned"] is False

@@ -216,3 +216,38 @@ def test_lenient_is_the_default_mode(run_dir):
     assert results["grading"]["mode"] == "lenient"
     # lenient also reads "the answer is ..." statements; every boxed match above stays a match
     assert results["benchmarks"]["AIME24"]["layers"]["rule"]["correct"] >= 4
+
+
+def test_grading_reports_progress_to_verify_many(run_dir, monkeypatch):
+    import justrl.verify
+
+    seen: list[int] = []
+    real = justrl.verify.verify_many
+
+    def spy(pairs, *args, progress=None, **kwargs):
+        assert callable(progress)  # a live bar on the terminal: done / total, rate, ETA
+
+        def record(done: int) -> None:
+            seen.append(done)
+            progress(done)
+
+        return real(pairs, *args, progress=record, **kwargs)
+
+    monkeypatch.setattr(justrl.verify, "verify_many", spy)
+    grade_run(run_dir, mode="strict", progress=True)
+    assert seen and seen[-1] == 16  # 12 AIME24 samples (the duplicate dropped) + 4 MATH-500
+
+
+def test_no_progress_means_no_callback(run_dir, monkeypatch):
+    import justrl.verify
+
+    calls = []
+    real = justrl.verify.verify_many
+
+    def spy(pairs, *args, progress=None, **kwargs):
+        calls.append(progress)
+        return real(pairs, *args, **kwargs)
+
+    monkeypatch.setattr(justrl.verify, "verify_many", spy)
+    grade_run(run_dir, mode="strict", progress=False)
+    assert calls == [None]

@@ -39,12 +39,38 @@ def test_plot_is_dispatched(tmp_path, capsys):
 def test_verl_dry_run_is_dispatched(tmp_path, monkeypatch):
     calls = {}
 
-    def fake_launch(config, output_dir, *, nnodes, gpus_per_node, dry_run):
-        calls.update(model=config.model, out=output_dir, nnodes=nnodes, gpus=gpus_per_node, dry=dry_run)
+    def fake_launch(config, output_dir, *, nnodes, gpus_per_node, dry_run, data_dir=None, offline=None):
+        calls.update(model=config.model, out=output_dir, nnodes=nnodes, gpus=gpus_per_node, dry=dry_run,
+                     data_dir=data_dir, offline=offline)
         return 0
 
     monkeypatch.setattr("justrl.train.verl.launch", fake_launch)
     assert main(["--engine", "verl", "--nnodes", "2", "--gpus-per-node", "8", "--dry-run",
                  "--output-dir", str(tmp_path / "r"), "--preset", "justrl-nemotron-1.5b"]) == 0
     assert calls == {"model": "nvidia/OpenMath-Nemotron-1.5B", "out": tmp_path / "r", "nnodes": 2, "gpus": 8,
-                     "dry": True}
+                     "dry": True, "data_dir": None, "offline": None}
+
+
+def test_verl_engine_gets_data_dir_and_offline(tmp_path, monkeypatch):
+    """--data-dir and --offline reach justrl.train.verl.launch (which accepts both), and veRL's environment."""
+    import os
+
+    calls = {}
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # restored after the test; the CLI sets it for the run
+
+    def fake_launch(config, output_dir, *, nnodes, gpus_per_node, dry_run, data_dir=None, offline=None):
+        calls.update(data_dir=data_dir, offline=offline, env=os.environ.get("HF_HUB_OFFLINE"))
+        return 0
+
+    monkeypatch.setattr("justrl.train.verl.launch", fake_launch)
+    (tmp_path / "bench").mkdir()
+    assert main(["--engine", "verl", "--dry-run", "--gpus-per-node", "8", "--output-dir", str(tmp_path / "r"),
+                 "--data-dir", str(tmp_path / "bench"), "--offline"]) == 0
+    assert calls == {"data_dir": tmp_path / "bench", "offline": True, "env": "1"}
+
+
+def test_missing_data_dir_is_a_one_line_error(tmp_path, capsys):
+    assert main(["--engine", "verl", "--dry-run", "--gpus-per-node", "8", "--output-dir", str(tmp_path / "r"),
+                 "--data-dir", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--data-dir" in err and len(err.splitlines()) == 1

@@ -575,3 +575,16 @@ def test_dry_run_with_the_default_validation_sets_from_the_cache(train_file, rew
     out = capsys.readouterr().out
     assert f"data.val_files={run.resolve() / 'verl_val.parquet'}" in out and "trainer.test_freq=50" in out
     assert len(_read(run / "verl_val.parquet")) == 30 + 30 + 40
+
+
+def test_cli_dry_run_reads_validation_sets_from_data_dir_offline(train_file, reward_adapter, benchmarks_dir, tmp_path,
+                                                                  monkeypatch, capsys):
+    """`--data-dir DIR --offline` reach the export: the validation parquet comes from DIR, nothing is downloaded."""
+    cli = pytest.importorskip("justrl.train.cli", reason="justrl.train.cli is not in this tree yet")
+    monkeypatch.setenv("JUSTRL_CACHE", str(tmp_path / "empty-cache"))  # nothing cached: DIR is the only source
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # restored afterwards; --offline sets it for the run
+    run = tmp_path / "run"
+    assert cli.main(["--engine", "verl", "--dry-run", "--gpus-per-node", "8", "--train-data", str(train_file),
+                     "--output-dir", str(run), "--data-dir", str(benchmarks_dir), "--offline"]) == 0
+    assert {r["data_source"] for r in _read(run / "verl_val.parquet")} == {"AIME24", "AIME25", "AMC23"}
+    assert "data.val_files=" in capsys.readouterr().out

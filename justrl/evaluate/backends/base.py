@@ -29,11 +29,14 @@ class GenerationRequest:
 
 @dataclass(frozen=True)
 class GenerationResult:
+    """One finished sample. Token counts are None when the backend cannot tell (an OpenAI-compatible
+    server that sends no ``usage``); stores and metrics then record them as unknown, never as 0."""
+
     key: str
     text: str
     finish_reason: str  # "stop" or "length" (truncated), as OpenAI and vLLM name them
-    prompt_tokens: int
-    completion_tokens: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
     prompt_text: str | None = None  # the rendered prompt, when the backend renders it
 
 

@@ -83,6 +83,7 @@ class HFBackend:
         self.revision = revision
         self.batch_size = max(1, int(batch_size))
         self.gguf_file = gguf_file
+        self._local_files: tuple[str, str | None] | None = None  # set by load() for a local model
         eos = model.generation_config.eos_token_id if getattr(model, "generation_config", None) else None
         eos = [eos] if isinstance(eos, int) else list(eos or [])
         if tokenizer.eos_token_id is not None:
@@ -138,7 +139,11 @@ class HFBackend:
         net.to(device)
         net.eval()
         revision = revision or getattr(net.config, "_commit_hash", None)
-        return cls(net, tokenizer, model_id=str(model), revision=revision, batch_size=batch_size, gguf_file=gguf_file)
+        backend = cls(net, tokenizer, model_id=str(model), revision=revision, batch_size=batch_size,
+                      gguf_file=gguf_file)
+        if local and revision is None:
+            backend._local_files = (source, gguf_file)
+        return backend
 
     # -- prompts -----------------------------------------------------------------------------------------
 
@@ -231,9 +236,13 @@ class HFBackend:
         return results
 
     def describe(self) -> dict:
+        """Provenance. ``revision``: the hub commit, or for a local model (no hub revision) the content
+        fingerprint ``local-sha256:...`` of its files (see :func:`local_model_fingerprint`; computed once)."""
         import torch
         import transformers
 
+        if self.revision is None and self._local_files is not None:
+            self.revision = local_model_fingerprint(*self._local_files)
         return {"backend": self.name, "model": self.model_id, "revision": self.revision, "gguf_file": self.gguf_file,
                 "chat_template_sha256": template_sha256(self.tokenizer.chat_template),
                 "device": str(self.model.device), "dtype": str(self.model.dtype).replace("torch.", ""),
@@ -243,6 +252,23 @@ class HFBackend:
 
     def close(self) -> None:
         """Nothing to release explicitly; the model is freed with the backend."""
+
+
+def local_model_fingerprint(folder: str, gguf_file: str | None = None) -> str:
+    """``local-sha256:<hex>``: sha256 over (name, sha256 of content) of the files that make up a local
+    model: the ``.gguf`` file alone, or every regular, non-hidden file directly in the folder (config,
+    tokenizer, weights). Identical files give the same value on any machine; ~1 s per GB."""
+    import hashlib
+
+    from justrl.benchmarks import file_sha256
+
+    root = Path(folder)
+    files = [root / gguf_file] if gguf_file else sorted(p for p in root.iterdir()
+                                                        if p.is_file() and not p.name.startswith("."))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(f"{path.name}\0{file_sha256(path)}\n".encode())
+    return f"local-sha256:{digest.hexdigest()}"
 
 
 def _cache_argument(model) -> str:

@@ -8,7 +8,7 @@ What is removed or rewritten, in order:
 - thousands separators between digit groups (``1{,}000``, ``10,\\!080``, ``1\\,000``, thin spaces),
   and ``1,000`` when the whole answer is one number written with 3-digit groups (``1,2`` stays a list);
 - spacing commands (``\\!``, ``\\,``, ``\\;``, ``\\quad``), ``\\dfrac``/``\\tfrac`` -> ``\\frac``,
-  ``\\frac43`` -> ``\\frac{4}{3}``, ``\\sqrt2`` -> ``\\sqrt{2}``;
+  ``\\frac43`` -> ``\\frac{4}{3}``, ``\\sqrt2`` and plain ``sqrt(2)`` -> ``\\sqrt{2}``;
 - degrees (``^\\circ``, ``^{\\circ}``, ``°``, ``\\degree``), ``\\%`` (a percentage is compared by its
   number: ``50\\%`` equals ``50``, and is *not* equal to ``0.5``), dollar signs;
 - units written as trailing text after a value (``5 \\text{ cm}``, ``864 \\mbox{ inches}^2``,
@@ -42,6 +42,7 @@ _FRAC_SHORT = re.compile(r"\\frac\s*(\d)\s*(\d)")
 _FRAC_HALF1 = re.compile(r"\\frac\s*(\d)\s*\{")
 _FRAC_HALF2 = re.compile(r"\\frac\s*(\{[^{}]*\})\s*(\d)")
 _FRAC_SPACED = re.compile(r"\\frac\s+(\d)\s*(\d)")
+_SQRT_PLAIN = re.compile(r"(?<![\\A-Za-z.])sqrt\s*\(([^()]*)\)")  # plain-text sqrt(2), not np.sqrt(2)
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\d+|[a-zA-Z])(?![a-zA-Z])")
 _TEXT_WRAP = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|textup|textsf|mathsf|boldsymbol|bm)\s*\{([^{}]*)\}")
 _SPACING = re.compile(r"(?<!\\)\\[,;:! ]|\\q?quad\b|\\hspace\s*\{[^{}]*\}|\\displaystyle|\\limits")
@@ -78,6 +79,7 @@ def normalize(s: str) -> str:
     s = _FRAC_SPACED.sub(r"\\frac{\1}{\2}", s)
     s = _FRAC_HALF1.sub(r"\\frac{\1}{", s)
     s = _FRAC_HALF2.sub(r"\\frac\1{\2}", s)
+    s = _SQRT_PLAIN.sub(r"\\sqrt{\1}", s)
     s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
     s = re.sub(r"\s+", " ", s).strip()
     s = s.rstrip(".").strip()
