@@ -189,6 +189,7 @@ def _worker(rank, model_path, rendezvous, out):
         metrics, params = _run_update(model_path, World(rank, 2, "cpu"))
         if rank == 0:
             torch.save({"metrics": metrics, "params": params}, out)
+        dist.barrier()  # neither rank tears gloo down while the other may still use it
     finally:
         dist.destroy_process_group()
 
