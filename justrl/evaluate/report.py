@@ -33,6 +33,7 @@ def write_text_atomic(path: str | Path, text: str, *, durable: bool = True) -> N
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone on a shared cluster
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

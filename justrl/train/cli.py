@@ -136,8 +136,12 @@ def _run(argv: list[str]) -> int:
                       offline=True if args.offline else None)
     if (run / "checkpoints" / "latest").exists() and not args.resume:
         raise TrainError(f"{run} already holds a run; continue it with --resume {run} or pick another --output-dir")
-    from justrl.train.dist import init_world
-    from justrl.train.loop import train
+    try:
+        from justrl.train.dist import init_world
+        from justrl.train.loop import train
+    except ImportError as exc:
+        raise TrainError(f"training needs torch and transformers ({exc}); install them with "
+                         f"pip install 'justrl[train]'") from None
 
     world = init_world()
     train(config, run, resume=bool(args.resume), world=world, progress=not args.quiet,

@@ -347,13 +347,10 @@ def validate(model, tokenizer, config: RecipeConfig, run_dir: Path, step: int, *
 
 # ----------------------------------------------------------------------------- the run
 def write_json_atomic(path: Path, data) -> None:
-    import os
-    import tempfile
+    """``data`` as indented JSON, written atomically (temporary file + rename, readable by all)."""
+    from justrl.evaluate.report import write_text_atomic
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2))
 
 
 class MetricsLog:
