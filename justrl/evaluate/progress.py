@@ -30,7 +30,22 @@ def _rate_column():
     return _Rate()
 
 
-class LiveProgress:
+class _OptionalDisplay:
+    """A rich ``Progress`` in ``self._progress`` when enabled (else None); entering/leaving drives it."""
+
+    _progress = None
+
+    def __enter__(self):
+        if self._progress is not None:
+            self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+
+class LiveProgress(_OptionalDisplay):
     """Context manager: ``add(name, total, done)`` then ``advance(name, tokens)`` per finished sample.
 
     Disabled, it does nothing (and imports nothing)."""
@@ -48,15 +63,6 @@ class LiveProgress:
         self._tasks: dict[str, int] = {}
         self._tokens: dict[str, int] = {}
 
-    def __enter__(self) -> LiveProgress:
-        if self._progress is not None:
-            self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-
     def add(self, name: str, total: int, done: int = 0) -> None:
         if self._progress is None:
             return
@@ -72,7 +78,7 @@ class LiveProgress:
         self._progress.update(self._tasks[name], advance=1, tokens=self._tokens[name])
 
 
-class StepProgress:
+class StepProgress(_OptionalDisplay):
     """A counted progress bar (description, bar, done/total, rate, elapsed, ETA) on stderr, transient.
 
     ``start(description, total)`` returns a callback taking the number done so far (the shape
@@ -98,15 +104,6 @@ class StepProgress:
                                       TaskProgressColumn(), TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
                                       TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True),
                                       transient=True, refresh_per_second=4)
-
-    def __enter__(self) -> StepProgress:
-        if self._progress is not None:
-            self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
 
     def start(self, description: str, total: int) -> Callable[[int], None] | None:
         if self._progress is None:
