@@ -2,7 +2,12 @@
 
 The veRL schema has ``prompt`` = chat messages (the last user message holds the problem) and
 ``reward_model.ground_truth`` = the gold answer. DAPO-Math-17k wraps each problem in its own
-"Answer:" instruction; that wrapper is removed so the recipe's boxed suffix replaces it.
+"Answer:" instruction. Two prompt formats (config key ``prompt_format``):
+
+- ``"justrl"`` (the presets' default): the user message's content exactly as stored, wrapper included;
+  the recipe's boxed suffix is appended to it. This is JustRL's ``use_boxed_suffix_prompt``
+  (``content + "\n\nPlease reason step by step, and put your final answer within \\boxed{}."``).
+- ``"problem"``: the wrapper is stripped first, so the suffix replaces DAPO's own instruction.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from justrl.train.config import TrainError
 DAPO_PREFIX = ("Solve the following math problem step by step. The last line of your response should be of the "
                "form Answer: $Answer (without quotes) where $Answer is the answer to the problem.\n\n")
 DAPO_SUFFIX = '\n\nRemember to put your answer on its own line after "Answer:".'
+PROMPT_FORMATS = ("justrl", "problem")
 
 
 @dataclass(frozen=True)
 class TrainRecord:
-    """One training problem: the bare question, its gold answer, and provenance (``data_source``, ``index``)."""
+    """One training problem: the user message content the suffix is appended to (raw for ``prompt_format``
+    "justrl", wrapper stripped for "problem"), its gold answer, and provenance (``data_source``, ``index``)."""
 
     question: str
     gold: str
@@ -56,12 +63,20 @@ def _question_of(prompt: Any) -> str:
     return str(users[-1]["content"])
 
 
-def records_from_rows(rows: list[dict], source: str) -> list[TrainRecord]:
+def _check_format(prompt_format: str) -> None:
+    if prompt_format not in PROMPT_FORMATS:
+        raise TrainError(f"prompt_format must be one of {', '.join(PROMPT_FORMATS)}, got {prompt_format!r}")
+
+
+def records_from_rows(rows: list[dict], source: str, *, prompt_format: str = "justrl") -> list[TrainRecord]:
     """veRL-schema rows -> TrainRecords; TrainError naming the first bad row."""
+    _check_format(prompt_format)
     records = []
     for i, row in enumerate(rows):
         try:
-            question = strip_dapo_instruction(_question_of(row["prompt"]))
+            question = _question_of(row["prompt"])
+            if prompt_format == "problem":
+                question = strip_dapo_instruction(question)
             reward = row["reward_model"]
             gold = str(reward["ground_truth"]).strip()
         except (KeyError, TypeError, ValueError) as exc:
@@ -75,11 +90,15 @@ def records_from_rows(rows: list[dict], source: str) -> list[TrainRecord]:
     return records
 
 
-def load_train_records(source: str, *, offline: bool | None = None) -> list[TrainRecord]:
+def load_train_records(source: str, *, offline: bool | None = None,
+                       prompt_format: str = "justrl") -> list[TrainRecord]:
     """Load training problems from a local parquet file, ``toy:<task>``, or a hub dataset id (online only).
 
-    ``offline`` defaults to the HF_HUB_OFFLINE / HF_DATASETS_OFFLINE environment variables.
+    Rows keep the file's order (DAPO-Math-17k's published file repeats each problem; see
+    :func:`deduplicate`). ``offline`` defaults to the HF_HUB_OFFLINE / HF_DATASETS_OFFLINE environment
+    variables. ``prompt_format`` is described in the module docstring.
     """
+    _check_format(prompt_format)
     if source.startswith("toy:"):
         from justrl.train.toy import toy_records
 
@@ -94,14 +113,14 @@ def load_train_records(source: str, *, offline: bool | None = None) -> list[Trai
             rows = pq.read_table(path).to_pylist()
         except Exception as exc:  # noqa: BLE001 -- any unreadable file is the user's to fix
             raise TrainError(f"{path}: not a readable parquet file ({exc})") from None
-        return records_from_rows(rows, str(path))
+        return records_from_rows(rows, str(path), prompt_format=prompt_format)
     if offline if offline is not None else _offline():
         raise TrainError(f"training data {source!r} is not a local file and the hub is offline; "
                          f"download it first or pass a local parquet path")
-    return _load_hub(source)
+    return _load_hub(source, prompt_format)
 
 
-def _load_hub(dataset_id: str) -> list[TrainRecord]:
+def _load_hub(dataset_id: str, prompt_format: str) -> list[TrainRecord]:
     try:
         from huggingface_hub import HfApi, hf_hub_download
     except ImportError:
@@ -120,11 +139,16 @@ def _load_hub(dataset_id: str) -> list[TrainRecord]:
     except Exception as exc:  # noqa: BLE001 -- network / not found
         raise TrainError(f"could not fetch hub dataset {dataset_id!r} ({type(exc).__name__}); check the id and "
                          f"your connection, or pass a local parquet path") from None
-    return records_from_rows(rows, dataset_id)
+    return records_from_rows(rows, dataset_id, prompt_format=prompt_format)
 
 
 def deduplicate(records: list[TrainRecord]) -> list[TrainRecord]:
-    """Records with repeated (question, gold) dropped, first kept (DAPO-Math-17k repeats each problem)."""
+    """Records with repeated (question, gold) dropped, first kept.
+
+    DAPO-Math-17k's published file has 1.79M rows, each of its ~17.9k problems repeated; JustRL read it
+    as-is in one shuffled epoch (config ``deduplicate = false``). Deduplicating and cycling epochs instead
+    visits every problem once per epoch: the same problems, sampled differently.
+    """
     seen, out = set(), []
     for record in records:
         key = (record.question, record.gold)

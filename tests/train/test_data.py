@@ -28,12 +28,36 @@ def _row(content, gold, i=0):
             "reward_model": {"ground_truth": gold, "style": "rule"}, "extra_info": {"index": str(i)}}
 
 
-def test_loads_verl_schema_and_strips_the_dapo_wrapper(tmp_path):
+def test_prompt_format_justrl_keeps_the_raw_content_like_justrls_boxed_suffix_prompt(tmp_path):
+    """JustRL's use_boxed_suffix_prompt: the stored content, wrapper included, then the boxed suffix."""
+    wrapped = DAPO_PREFIX + "What is 2+3?" + DAPO_SUFFIX
+    path = _parquet(tmp_path / "t.parquet", [_row(wrapped, "5"), _row("Plain question?", " 42 ", 1)])
+    records = load_train_records(str(path), offline=True)
+    assert [(r.question, r.gold) for r in records] == [(wrapped, "5"), ("Plain question?", "42")]
+    assert records[0].meta == {"data_source": "math_dapo", "index": "0"}
+    assert build_messages(records[0].question, BOXED_SUFFIX)[0]["content"] == (
+        wrapped + "\n\nPlease reason step by step, and put your final answer within \\boxed{}.")
+
+
+def test_prompt_format_problem_strips_the_dapo_wrapper(tmp_path):
     path = _parquet(tmp_path / "t.parquet", [_row(DAPO_PREFIX + "What is 2+3?" + DAPO_SUFFIX, "5"),
                                              _row("Plain question?", " 42 ", 1)])
-    records = load_train_records(str(path), offline=True)
+    records = load_train_records(str(path), offline=True, prompt_format="problem")
     assert [(r.question, r.gold) for r in records] == [("What is 2+3?", "5"), ("Plain question?", "42")]
-    assert records[0].meta == {"data_source": "math_dapo", "index": "0"}
+
+
+def test_unknown_prompt_format_is_a_train_error(tmp_path):
+    path = _parquet(tmp_path / "t.parquet", [_row("q", "1")])
+    with pytest.raises(TrainError, match="prompt_format must be one of justrl, problem"):
+        load_train_records(str(path), prompt_format="raw")
+
+
+def test_rows_keep_the_files_order_and_repeats_unless_deduplicated(tmp_path):
+    """The faithful order: DAPO-Math-17k's published file repeats problems and JustRL read it as-is."""
+    rows = [_row("A", "1", 0), _row("B", "2", 1), _row("A", "1", 2)]
+    records = load_train_records(str(_parquet(tmp_path / "t.parquet", rows)), offline=True)
+    assert [r.question for r in records] == ["A", "B", "A"]
+    assert [r.question for r in deduplicate(records)] == ["A", "B"]
 
 
 @pytest.mark.parametrize("text, expected", [
