@@ -14,7 +14,7 @@ from typing import Any
 
 import tomllib
 
-from justrl.train.config import RecipeConfig, TrainError
+from justrl.train.config import PROMPT_FORMATS, RecipeConfig, TrainError
 
 # The paper trains both models with the same hyperparameters ("transfer without tuning"); only the base
 # model differs. JustRL-Nemotron-1.5B starts from nvidia/OpenMath-Nemotron-1.5B.
@@ -26,6 +26,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": "toy", "train_data": "toy:addition", "prompt_suffix": " Answer in \\boxed{}.",
         "max_prompt_tokens": 64, "max_response_tokens": 8,
         "prompts_per_step": 16, "rollouts_per_prompt": 8, "mini_batch_prompts": 4, "micro_batch_responses": 32,
+        "max_tokens_per_micro_batch": 2048,
         "lr": 2e-3, "warmup_steps": 0, "weight_decay": 0.0, "total_steps": 30,
         "val_benchmarks": (), "val_every": 0, "save_every": 10,
         "rollout_engine": "hf", "dtype": "float32", "gradient_checkpointing": False,
@@ -164,11 +165,27 @@ def validate(config: RecipeConfig) -> None:
         raise TrainError("rollout_engine must be auto, hf or vllm")
     if config.engine not in ("native", "verl"):
         raise TrainError("engine must be native or verl")
+    if config.prompt_format not in PROMPT_FORMATS:
+        raise TrainError(f"prompt_format must be one of {', '.join(PROMPT_FORMATS)}")
+    if config.dtype not in ("auto", "bfloat16", "float32"):
+        raise TrainError("dtype must be auto, bfloat16 or float32")
+    if not 0.0 < config.vllm_gpu_memory_utilization < 1.0:
+        raise TrainError("vllm_gpu_memory_utilization must be a fraction between 0 and 1 (e.g. 0.35)")
+    if config.engine == "native":
+        # never accept a knob and ignore it: the native trainer has no reference model and no entropy bonus
+        for name in ("kl_coef", "entropy_coef"):
+            if getattr(config, name) != 0.0:
+                raise TrainError(f"{name}={getattr(config, name)} is not implemented by the native trainer "
+                                 f"(JustRL uses 0); set {name}=0")
     if config.overlong_penalty and not 0 < config.overlong_buffer <= config.max_response_tokens:
         raise TrainError(f"overlong_buffer={config.overlong_buffer} must be in 1..max_response_tokens")
-    for name in ("micro_batch_responses", "total_steps", "max_response_tokens", "max_prompt_tokens", "ppo_epochs"):
+    for name in ("micro_batch_responses", "total_steps", "max_response_tokens", "max_prompt_tokens", "ppo_epochs",
+                 "val_max_tokens", "val_samples"):
         if getattr(config, name) < 1:
             raise TrainError(f"{name} must be at least 1")
+    for name in ("max_tokens_per_micro_batch", "warmup_steps", "val_every", "save_every", "warm_start_steps"):
+        if getattr(config, name) < 0:
+            raise TrainError(f"{name} must be 0 or more")
 
 
 def to_dict(config: RecipeConfig) -> dict[str, Any]:

@@ -59,7 +59,12 @@ NOT_OVERRIDES: dict[str, str] = {
     "prompt_suffix": "export: appended to every question in the exported train/val parquet prompts",
     "use_chat_template": "export: prompts are chat messages and veRL always applies the chat template",
     "micro_batch_responses": "native-only: veRL packs micro-batches by tokens "
-                             f"(use_dynamic_bsz, {TOKENS_PER_GPU} tokens per GPU), memory only",
+                             "(use_dynamic_bsz, max_tokens_per_micro_batch per GPU), memory only",
+    "prompt_format": "export: decides the prompt text written to the exported train parquet",
+    "val_max_tokens": "veRL 0.9.1's rollout.val_kwargs has no max_new_tokens (JustRL's fork added it); veRL "
+                      "validates up to data.max_response_length",
+    "vllm_gpu_memory_utilization": "native-only: the colocated engine beside a resident trainer; veRL's hybrid "
+                                   f"engine offloads the trainer and uses {GPU_MEMORY_UTILIZATION}",
     "adv_eps": "veRL built-in: GRPO advantage epsilon is fixed at 1e-6 (other values refused)",
     "warm_start_steps": "native-only: supervised warm start of the toy preset; veRL has none (refused when > 0)",
     "warm_start_lr": "native-only: learning rate of that warm start",
@@ -192,7 +197,8 @@ def recipe_overrides(config: RecipeConfig, *, train_file: str | Path, val_file: 
         o(f"{actor}.ppo_epochs", c.ppo_epochs, "ppo_epochs"),
         o(f"{actor}.use_dynamic_bsz", True, "fixed"),
         o(f"{actor}.ppo_max_token_len_per_gpu",
-          max(TOKENS_PER_GPU, c.max_prompt_tokens + c.max_response_tokens), "fixed"),
+          max(c.max_tokens_per_micro_batch or TOKENS_PER_GPU, c.max_prompt_tokens + c.max_response_tokens),
+          "max_tokens_per_micro_batch"),
         o(f"{actor}.clip_ratio_low", c.clip_low, "clip_low"),
         o(f"{actor}.clip_ratio_high", c.clip_high, "clip_high"),
         o(f"{actor}.clip_ratio_c", c.dual_clip, "dual_clip"),
@@ -235,7 +241,7 @@ def recipe_overrides(config: RecipeConfig, *, train_file: str | Path, val_file: 
         o("trainer.total_epochs", c.total_steps, "total_steps"),
         o("trainer.save_freq", c.save_every if c.save_every > 0 else -1, "save_every"),
         o("trainer.test_freq", c.val_every if validate else -1, "val_every"),
-        o("trainer.val_before_train", validate, "val_benchmarks"),
+        o("trainer.val_before_train", validate and c.val_before_train, "val_before_train"),
         o("trainer.critic_warmup", 0, "fixed"),
         o("trainer.logger", ["console"], "launch"),
         o("trainer.project_name", "justrl", "launch"),

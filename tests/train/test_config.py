@@ -110,3 +110,36 @@ def test_bad_config_files(tmp_path, name, text, message):
 def test_config_round_trips_through_json(preset):
     config = resolve_config(preset)
     assert from_dict(to_dict(config)) == config
+
+
+def test_every_field_has_a_one_line_help():
+    from dataclasses import fields
+
+    for f in fields(RecipeConfig):
+        text = f.metadata.get("help", "")
+        assert text and "\n" not in text, f.name
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"kl_coef": 0.01}, "kl_coef=0.01 is not implemented"),
+    ({"entropy_coef": 0.001}, "entropy_coef=0.001 is not implemented"),
+    ({"prompt_format": "raw"}, "prompt_format"),
+    ({"vllm_gpu_memory_utilization": 1.5}, "vllm_gpu_memory_utilization"),
+    ({"max_tokens_per_micro_batch": -1}, "max_tokens_per_micro_batch"),
+    ({"val_max_tokens": 0}, "val_max_tokens"),
+    ({"dtype": "fp8"}, "dtype"),
+], ids=["kl-refused", "entropy-bonus-refused", "prompt-format", "memory-fraction", "token-budget", "val-tokens",
+        "dtype"])
+def test_knobs_the_native_trainer_cannot_honour_are_refused(changes, message):
+    with pytest.raises(TrainError, match=message):
+        resolve_config(overrides=changes)
+
+
+def test_entropy_bonus_is_left_to_verl_which_implements_it():
+    assert resolve_config(overrides={"engine": "verl", "entropy_coef": 0.001}).entropy_coef == 0.001
+
+
+def test_paper_presets_follow_justrl_scale_settings():
+    c = resolve_config("justrl-deepseek-1.5b")
+    assert (c.max_tokens_per_micro_batch, c.gradient_checkpointing, c.prompt_format) == (32768, True, "justrl")
+    assert (c.val_max_tokens, c.val_before_train, c.val_every) == (31744, True, 50)
