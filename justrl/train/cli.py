@@ -18,9 +18,24 @@ from pathlib import Path
 from justrl.train.config import RecipeConfig, TrainError
 
 
+def config_keys_help() -> str:
+    """Every RecipeConfig key with its default (the JustRL recipe) and meaning, for ``--help``."""
+    import json
+    from dataclasses import MISSING, fields
+
+    lines = ["config keys (set with --set KEY=VALUE or --KEY VALUE; defaults are the JustRL recipe, "
+             "presets change some):"]
+    for f in fields(RecipeConfig):
+        default = f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
+        meaning = f.metadata.get("help", "")
+        lines.append(f"  {f.name} = {json.dumps(default, default=str)}" + (f"\n      {meaning}" if meaning else ""))
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="justrl-train", description="Train with the JustRL GRPO recipe. "
-                                "Subcommands: `plot RUN`, `import-verl ...`.")
+                                "Subcommands: `plot RUN`, `import-verl ...`.", epilog=config_keys_help(),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", help="justrl-deepseek-1.5b, justrl-nemotron-1.5b or toy")
     p.add_argument("--config", help="TOML or YAML file of config keys")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -31,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--train-data", help="shorthand for --set train_data=...")
     p.add_argument("--nnodes", type=int, default=1, help="veRL engine: number of nodes")
     p.add_argument("--gpus-per-node", type=int, default=None, help="veRL engine: GPUs per node (default: all)")
-    p.add_argument("--dry-run", action="store_true", help="veRL engine: print and save the command, do not run")
+    p.add_argument("--dry-run", action="store_true", help="resolve and print the config and the plan (rows, steps, "
+                   "memory estimate) without loading a model; with --engine verl: print and save the command")
     p.add_argument("--data-dir", help="validation benchmarks from this folder (JustRL's data/<NAME>/test.parquet "
                    "layout) instead of justrl's cache or the Hub")
     p.add_argument("--offline", action="store_true", help="never download (model, training data, benchmarks); "
@@ -118,6 +134,8 @@ def _run(argv: list[str]) -> int:
             raise TrainError("--resume takes the run's saved config; do not combine it with other settings")
     else:
         config = build_config(args, overrides)
+        if args.dry_run and config.engine != "verl":
+            return _dry_run(config)
         if not args.output_dir:
             raise TrainError("--output-dir RUN is required (where metrics and checkpoints go)")
         run = Path(args.output_dir)
@@ -137,6 +155,9 @@ def _run(argv: list[str]) -> int:
     if (run / "checkpoints" / "latest").exists() and not args.resume:
         raise TrainError(f"{run} already holds a run; continue it with --resume {run} or pick another --output-dir")
     try:
+        import torch  # noqa: F401 -- the loop imports it lazily; check here for a one-line error
+        import transformers  # noqa: F401
+
         from justrl.train.dist import init_world
         from justrl.train.loop import train
     except ImportError as exc:
@@ -148,6 +169,18 @@ def _run(argv: list[str]) -> int:
           tensorboard=args.tensorboard, max_steps=args.max_steps, data_dir=data_dir)
     if world.main and not args.no_plot:
         _plot(run)
+    return 0
+
+
+def _dry_run(config: RecipeConfig) -> int:
+    """Print the resolved config and the run's plan; load no model, write nothing."""
+    import os
+
+    from justrl.train.plan import describe_plan
+
+    world_size = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    print("\n".join(describe_plan(config, world_size=world_size)))
+    print("dry run: nothing loaded or written; drop --dry-run to train")
     return 0
 
 

@@ -74,3 +74,82 @@ def test_missing_data_dir_is_a_one_line_error(tmp_path, capsys):
                  "--data-dir", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--data-dir" in err and len(err.splitlines()) == 1
+
+
+def test_help_lists_every_config_key_with_its_default(capsys):
+    from dataclasses import fields
+
+    from justrl.train.config import RecipeConfig
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    for f in fields(RecipeConfig):
+        assert f"\n  {f.name} = " in out, f.name
+    assert "  lr = 1e-06" in out and '  reward_mode = "strict"' in out
+
+
+@pytest.mark.parametrize("preset, expected", [
+    ("justrl-deepseek-1.5b", ["1.777 B parameters", "2048 responses per step", "memory per GPU"]),
+    ("toy", ["training rows      9 (toy:addition)", "30 rollout steps x 16 prompts x 8 rollouts"]),
+], ids=["paper-preset", "toy"])
+def test_native_dry_run_prints_config_and_plan_and_loads_no_model(preset, expected, capsys, tmp_path, monkeypatch):
+    """--dry-run without --engine verl must never start a run (it used to be ignored and start downloading)."""
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "justrl.train.loop", raising=False)
+
+    def no_training(*args, **kwargs):  # pragma: no cover - reaching it is the failure
+        raise AssertionError("a dry run started training")
+
+    monkeypatch.setattr("justrl.train.loop.train", no_training, raising=False)
+    assert main(["--preset", preset, "--dry-run", "--output-dir", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "resolved config:" in out and "plan:" in out and "dry run: nothing loaded" in out
+    for text in expected:
+        assert text in out
+    assert not (tmp_path / "run").exists()
+
+
+def test_dry_run_counts_rows_of_a_local_parquet_without_reading_it_all(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rows = [{"prompt": [{"role": "user", "content": f"q{i}"}], "reward_model": {"ground_truth": "1"}}
+            for i in range(7)]
+    pd.DataFrame(rows).to_parquet(tmp_path / "d.parquet")
+    assert main(["--preset", "toy", "--train-data", str(tmp_path / "d.parquet"), "--dry-run"]) == 0
+    assert f"training rows      7 ({tmp_path / 'd.parquet'})" in capsys.readouterr().out
+
+
+def test_memory_estimate_scales_with_the_token_budget_and_shards_with_world_size():
+    import dataclasses
+
+    from justrl.train.config import RecipeConfig
+    from justrl.train.plan import KNOWN_ARCHITECTURES, architecture, memory_estimate
+
+    arch, _ = architecture("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
+    assert arch is not None and KNOWN_ARCHITECTURES
+    base = RecipeConfig()
+    one = memory_estimate(arch, base, world_size=1)
+    eight = memory_estimate(arch, base, world_size=8)
+    assert eight["model_state"] == pytest.approx(one["model_state"] / 8)
+    assert 26 < one["model_state"] < 27  # 1.777e9 parameters x 16 bytes
+    if hasattr(base, "max_tokens_per_micro_batch"):
+        double = memory_estimate(arch, dataclasses.replace(base, max_tokens_per_micro_batch=65536))
+        assert double["activations"] == pytest.approx(2 * one["activations"])
+
+
+def test_without_torch_training_names_the_extra_and_dry_run_still_works(tmp_path, capsys, monkeypatch):
+    """A core install (no torch): one line naming the train extra; a dry run needs no torch at all."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "torch" or m.startswith("torch.")
+                 or m in ("justrl.train.loop", "justrl.train.grpo", "justrl.train.dist", "justrl.train.toy")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
+    assert main(["--preset", "toy", "--dry-run"]) == 0
+    capsys.readouterr()
+    assert main(["--preset", "toy", "--output-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pip install 'justrl[train]'" in err
