@@ -37,6 +37,8 @@ class RecipeConfig:
                            "training prompts: parquet path (veRL schema), hub dataset id, or 'toy:addition'")
     prompt_format: str = knob("justrl", "'justrl': the dataset's prompt content as it is + prompt_suffix (JustRL's "
                               "use_boxed_suffix_prompt); 'problem': DAPO's 'Answer:' wrapper stripped first")
+    deduplicate: bool = knob(False, "drop repeated problems and cycle epochs (False: JustRL's order, the file "
+                             "read as it is, e.g. DAPO-Math-17k's 1.79M rows in one shuffled epoch)")
     prompt_suffix: str = knob(BOXED_SUFFIX, "text appended to every training prompt (the boxed instruction)")
     use_chat_template: bool = knob(True, "wrap each prompt in the model's chat template as one user message")
     max_prompt_tokens: int = knob(1024, "prompts longer than this many tokens are filtered out (count reported)")

@@ -44,8 +44,11 @@ def coerce(name: str, value: Any) -> Any:
     """Convert ``value`` (often a command-line string) to the type of field ``name``; TrainError if impossible."""
     types = field_types()
     if name not in types:
-        known = ", ".join(sorted(types))
-        raise TrainError(f"unknown config key {name!r}; known keys: {known}")
+        import difflib
+
+        close = difflib.get_close_matches(name, list(types), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise TrainError(f"unknown config key {name!r}; {hint}justrl-train --help lists every key")
     kind = types[name]
     origin = typing.get_origin(kind)
     try:
@@ -111,7 +114,13 @@ def load_file(path: str | Path) -> dict[str, Any]:
                 import yaml
             except ImportError:
                 raise TrainError(f"{path}: reading YAML needs PyYAML (pip install pyyaml); or use TOML") from None
-            data = yaml.safe_load(text) or {}
+            try:
+                data = yaml.safe_load(text) or {}
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f"line {mark.line + 1}: " if mark is not None else ""
+                problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                raise TrainError(f"{path}: invalid YAML ({where}{problem})") from None
         else:
             raise TrainError(f"{path}: unknown config format {path.suffix!r}; use .toml or .yaml")
     except tomllib.TOMLDecodeError as exc:

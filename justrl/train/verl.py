@@ -60,6 +60,7 @@ NOT_OVERRIDES: dict[str, str] = {
     "use_chat_template": "export: prompts are chat messages and veRL always applies the chat template",
     "micro_batch_responses": "native-only: veRL packs micro-batches by tokens "
                              "(use_dynamic_bsz, max_tokens_per_micro_batch per GPU), memory only",
+    "deduplicate": "export: the exported train parquet is deduplicated or kept as it is",
     "prompt_format": "export: decides the prompt text written to the exported train parquet",
     "val_max_tokens": "veRL 0.9.1's rollout.val_kwargs has no max_new_tokens (JustRL's fork added it); veRL "
                       "validates up to data.max_response_length",
@@ -292,11 +293,12 @@ def _write_parquet(rows: list[dict], path: Path) -> None:
 
 
 def train_rows(config: RecipeConfig, *, offline: bool | None = None) -> list[dict]:
-    """The training prompts in veRL's schema, deduplicated as the native trainer does (DAPO-Math-17k repeats
+    """The training prompts in veRL's schema, in ``prompt_format``, deduplicated when ``deduplicate`` (DAPO-Math-17k repeats
     each problem; veRL reshuffles every epoch instead). ``offline`` None: HF_HUB_OFFLINE decides."""
     from justrl.train.data import build_messages, deduplicate, load_train_records
 
-    records = deduplicate(load_train_records(config.train_data, offline=offline))
+    records = load_train_records(config.train_data, offline=offline, prompt_format=config.prompt_format)
+    records = deduplicate(records) if config.deduplicate else records
     default_source = Path(config.train_data).stem if Path(config.train_data).suffix else config.train_data
     return [_verl_row(i, "train", str(r.meta.get("data_source") or default_source),
                       build_messages(r.question, config.prompt_suffix), r.gold)

@@ -143,3 +143,19 @@ def test_paper_presets_follow_justrl_scale_settings():
     c = resolve_config("justrl-deepseek-1.5b")
     assert (c.max_tokens_per_micro_batch, c.gradient_checkpointing, c.prompt_format) == (32768, True, "justrl")
     assert (c.val_max_tokens, c.val_before_train, c.val_every) == (31744, True, 50)
+
+
+@pytest.mark.parametrize("key, hint", [("warmup_step", "'warmup_steps'"), ("max_respose_tokens", "'max_response_tokens'"),
+                                       ("val_sample", "'val_samples'")], ids=["missing-s", "typo", "plural"])
+def test_unknown_key_suggests_the_closest(key, hint):
+    with pytest.raises(TrainError, match=f"did you mean {hint}"):
+        coerce(key, "1")
+
+
+def test_bad_yaml_is_one_line_with_the_line_number(tmp_path):
+    pytest.importorskip("yaml")
+    path = tmp_path / "bad.yaml"
+    path.write_text("lr: 1e-6\nseed: [1, 2\ntotal_steps: 3\n")
+    with pytest.raises(TrainError, match=r"invalid YAML \(line \d+") as info:
+        load_file(path)
+    assert "\n" not in str(info.value)

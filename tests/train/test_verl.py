@@ -412,14 +412,17 @@ def _read(path: Path) -> list[dict]:
     return pd.read_parquet(path).to_dict("records")
 
 
-def test_export_writes_verl_schema(train_file, tmp_path, benchmarks_dir):
+@pytest.mark.parametrize("dedup, golds", [(False, ["5", "42", "5", "1"]), (True, ["5", "42", "1"])],
+                         ids=["file-order-as-justrl", "deduplicated"])
+def test_export_writes_verl_schema(train_file, tmp_path, benchmarks_dir, dedup, golds):
     from justrl.train.config import BOXED_SUFFIX
     from justrl.train.verl import export_data
 
-    config = replace(RecipeConfig(), train_data=str(train_file), val_benchmarks=("AIME24", "AMC23"))
+    config = replace(RecipeConfig(), train_data=str(train_file), val_benchmarks=("AIME24", "AMC23"),
+                     deduplicate=dedup)
     train_path, val_path = export_data(config, tmp_path / "run", data_dir=benchmarks_dir, offline=True)
     train, val = _read(train_path), _read(val_path)
-    assert [r["reward_model"]["ground_truth"] for r in train] == ["5", "42", "1"]  # deduplicated, as natively
+    assert [r["reward_model"]["ground_truth"] for r in train] == golds  # as the native trainer reads them
     for split, rows in (("train", train), ("test", val)):
         assert set(rows[0]) == {"data_source", "prompt", "ability", "reward_model", "extra_info"}
         for i, row in enumerate(rows):
