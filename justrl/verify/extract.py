@@ -30,7 +30,7 @@ MAX_RESPONSE_CHARS = 8_000_000  # beyond this the response is refused as too_lar
 MAX_JOINED_BOXES = 12  # boxes joined into one list answer at most
 _BRACE = re.compile(r"[{}]")
 _SEPARATOR_ONLY = re.compile(
-    r"^(?:\s|\(?\b(?:[a-h]|i{1,3}|iv|v|vi)\)|(?:part|Part)\s*\(?[a-h1-9]\)?\s*:?|\$|\\\(|\\\)|\\\[|\\\]|,|;|\.|&|\\quad|\\qquad|\\\\|\\,|\\text\{\s*and\s*\}|\band\b|\*\*)*$"
+    r"^(?:\s|\(?\b(?:[a-h]|i{1,3}|iv|v|vi)\)|(?:part|Part)\s*\(?[a-h1-9]\)?:?|\$|\\\(|\\\)|\\\[|\\\]|,|;|\.|&|\\quad|\\qquad|\\\\|\\,|\\text\{\s*and\s*\}|\band\b|\*\*)*$"
 )
 _OR_SEPARATOR = re.compile(r"^(?:\s|\$|\\\(|\\\)|\\\[|\\\]|,|\.|\\quad|\\text\{\s*or\s*\}|\bor\b|\*\*)*$")
 _HAS_OR = re.compile(r"\bor\b")
@@ -61,6 +61,7 @@ _DANGLING_END = re.compile(
     r"|yields|equals)|[=+(,]|\\cdot|\\times)\s*$",
     re.IGNORECASE,
 )
+MAX_STATEMENT_SCAN = 4_000  # characters after "Answer:" read at most (an answer is at most 300)
 MIN_TRAILING_FOR_TRUNCATION = 40  # characters of reasoning after the last box before a cut-off is suspected
 
 
@@ -96,6 +97,7 @@ class _Box:
     content: str | None  # None when the box is never closed
 
 
+_NON_SPACE = re.compile(r"\S")
 _BARE_TOKEN = re.compile(r"\s*(-?[0-9]+(?:\.[0-9]+)?|\\[A-Za-z]+|[A-Za-z])")
 
 
@@ -114,7 +116,7 @@ def _box_at(text: str, start: int, command: str) -> _Box | None:
         return None  # another command, e.g. \boxedsomething
     m = _BARE_TOKEN.match(text, i)
     if m is None:
-        if text[i:].strip() == "":
+        if _NON_SPACE.search(text, i) is None:  # O(1) at a non-space, never a slice of the rest
             return _Box(start, len(text), None)  # "\boxed" at the very end: cut off
         return None
     return _Box(start, m.end(), m.group(1))
@@ -122,20 +124,18 @@ def _box_at(text: str, start: int, command: str) -> _Box | None:
 
 def _last_box_before(text: str, limit: int) -> _Box | None:
     """The last box that starts before ``limit``."""
-    while limit > 0:
-        best = -1
-        best_cmd = ""
-        for cmd in BOX_COMMANDS:
-            k = text.rfind(cmd, 0, limit)
-            if k > best:
-                best, best_cmd = k, cmd
+    # each command's last position is searched once and then only moved back past a non-box, so the
+    # whole walk is one backward pass (a rescan of every command per candidate was quadratic)
+    found = {cmd: text.rfind(cmd, 0, limit) for cmd in BOX_COMMANDS}
+    while True:
+        best_cmd = max(found, key=lambda c: found[c])
+        best = found[best_cmd]
         if best < 0:
             return None
         box = _box_at(text, best, best_cmd)
         if box is not None:
             return box
-        limit = best
-    return None
+        found[best_cmd] = text.rfind(best_cmd, 0, best)
 
 
 def _final_boxes(text: str) -> tuple[list[_Box], list[str]]:
@@ -246,7 +246,8 @@ def _from_statement(text: str) -> Extraction | None:
         nxt = rest[line_end + 1 :]
         nl = nxt.find("\n")
         segment = nxt if nl < 0 else nxt[:nl]
-    segment = segment.strip().lstrip(":").strip()
+    # one space per run, and a cap: the regexes below then never meet a long run of blanks
+    segment = " ".join(segment[:MAX_STATEMENT_SCAN].split()).lstrip(":").strip()
     math = _LEADING_MATH.match(segment.lstrip("*").strip())
     if math is not None:
         segment = next(g for g in math.groups() if g is not None)  # "the answer is $x=3$, and we are done"

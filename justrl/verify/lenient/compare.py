@@ -36,12 +36,10 @@ from justrl.verify.lenient.structure import (
     Union,
     letter_of,
 )
+from justrl.verify.lenient.units import strip_trailing_units
 
 _BASE = re.compile(r"^(\w+)\s*_\s*\{?\s*(\d+)\s*\}?$")
 _REPEATING = re.compile(r"(?<![\d.])(-?)(\d*)\.(\d*)\\overline\s*\{\s*(\d+)\s*\}")
-_TRAILING_UNITS = re.compile(
-    r"(?:\s*(?:\\(?:text|mathrm|mbox|rm|textrm)\s*\{[^{}]*[A-Za-z][^{}]*\})(?:\s*(?:/|\\cdot|\^\s*\{?\s*-?\d\s*\}?))*)+\s*$"
-)
 _INFINITY = {"\\infty", "+\\infty", "\\infinity", "∞", "oo", "+oo", "infty"}
 _NEG_INFINITY = {"-\\infty", "-\\infinity", "-∞", "-oo", "-infty"}
 
@@ -99,7 +97,7 @@ class Comparer:
             return False  # a base-b numeral against a gold that is not one
         fg, fr = parse_rational(g), parse_rational(r)
         if fg is not None and fr is None:
-            stripped = _TRAILING_UNITS.sub("", r)
+            stripped = strip_trailing_units(r)
             if stripped != r and stripped.strip():
                 fr = parse_rational(stripped)  # 4.5 \times 10^{33} \text{ erg/s}: a number with units
         tolerance = decimal_tolerance(cg) if fg is not None else None

@@ -20,16 +20,8 @@ from __future__ import annotations
 
 import re
 
-UNIT_WORDS = (
-    "cm|mm|km|m|meters?|metres?|centimeters?|millimeters?|kilometers?|inch|inches|in|feet|foot|ft|yards?|"
-    "miles?|mph|units?|square|sq|cubic|degrees?|deg|radians?|rad|dollars?|cents?|seconds?|sec|s|minutes?|"
-    "min|hours?|hrs?|days?|weeks?|months?|years?|kg|grams?|g|pounds?|lbs?|ounces?|oz|liters?|litres?|"
-    "ml|gallons?|people|persons?|students?|ways|points?|times|percent|mL|L"
-)
-_TEXT_UNIT = re.compile(
-    r"(?<=[\w}).\s])\s*(?:\\text|\\textrm|\\mbox|\\mathrm)\s*\{\s*(?:(?:" + UNIT_WORDS
-    + r")(?:\s*/\s*\w+)?\s*(?:\^?\s*\{?\s*[23]\s*\}?)?\s*)+\}(?:\s*\^\s*\{?\s*[23]\s*\}?)?\s*$"
-)
+from justrl.verify.lenient.units import strip_text_unit
+
 _BARE_UNIT = re.compile(
     r"(?<=[\d}])\s+(?:cm|mm|km|meters?|metres?|inches|inch|feet|ft|miles?|mph|units?|degrees?|dollars?|cents?|"
     r"seconds?|minutes?|hours?|days?|kg|grams?|liters?|square\s+(?:feet|units|inches|meters|cm))"
@@ -58,7 +50,7 @@ def strip_delimiters(s: str) -> str:
 
 def normalize(s: str) -> str:
     """Normalise an answer string (see the module docstring). Pure and linear-ish in ``len(s)``."""
-    s = strip_delimiters(s).strip()
+    s = " ".join(strip_delimiters(s).split())  # one space per run: no regex below meets a long run
     cut = s.find("\\approx")
     if cut > 0:
         s = s[:cut].strip()  # "\frac{1}{3} \approx 0.333": the exact part is the answer
@@ -71,7 +63,7 @@ def normalize(s: str) -> str:
     s = s.replace("\\geqslant", "\\ge").replace("\\leqslant", "\\le").replace("\\geq", "\\ge").replace("\\leq", "\\le")
     s = s.replace("≤", "\\le").replace("≥", "\\ge").replace("−", "-").replace("×", "\\times").replace("·", "\\cdot")
     s = s.replace("\\infin", "\\infty").replace("\\emptyset", "\\varnothing")
-    s = _TEXT_UNIT.sub("", s)
+    s = strip_text_unit(s)
     s = _BARE_UNIT.sub("", s)
     s = _SPACING.sub(" ", s)
     s = s.replace("~", " ")
