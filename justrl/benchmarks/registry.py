@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from justrl.benchmarks.errors import BenchmarkError
 
 JUSTRL_REPO = "thunlp/JustRL"
 JUSTRL_COMMIT = "cf444e9920b599c865ee6742c88dc162dcabcec2"
 RAW_BASE_URL = f"https://raw.githubusercontent.com/{JUSTRL_REPO}/{JUSTRL_COMMIT}/data"
-SCHEMAS = ("verl", "matharena")
+SCHEMAS = ("verl", "matharena", "builtin")
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class BenchmarkSpec:
     slug: str
     problems: int
     label: str  # the column header JustRL's README uses
+
+    @property
+    def builtin(self) -> bool:
+        """True for a set shipped inside the package (no download, not one of the nine)."""
+        return self.schema == "builtin"
 
     @property
     def relpath(self) -> str:
@@ -61,12 +68,27 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {s.name: s for s in (
 )}
 
 
+# Sets shipped with justrl itself, never part of "all". DEMO: 24 easy arithmetic and algebra questions
+# written for this project (justrl/benchmarks/builtin/DEMO.jsonl), which a 135M-parameter model gets
+# partly right: the offline demo's evaluation when the nine files are neither local nor downloadable.
+EXTRA_BENCHMARKS: dict[str, BenchmarkSpec] = {
+    "DEMO": BenchmarkSpec(name="DEMO", default_samples=2, url="builtin:justrl/benchmarks/builtin/DEMO.jsonl",
+                          sha256="3dcab97a0a0d85d466bae636c8a9fdd3ec42df9266bfc3a57b175918ec8c8520",
+                          schema="builtin", slug="demo", problems=24, label="Demo"),
+}
+
+
+def builtin_file(spec: BenchmarkSpec) -> Path:
+    """The packaged file of a built-in set."""
+    return BUILTIN_DIR / f"{spec.name}.jsonl"
+
+
 def _key(text: str) -> str:
     """Lookup key: lower case, letters and digits only ("Olympiad-Bench", "olympiadbench" -> same)."""
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-_BY_KEY = {_key(s.name): s for s in BENCHMARKS.values()}
+_BY_KEY = {_key(s.name): s for s in (*BENCHMARKS.values(), *EXTRA_BENCHMARKS.values())}
 
 
 def find_benchmark(name: str) -> BenchmarkSpec | None:
@@ -78,14 +100,16 @@ def get_benchmark(name: str) -> BenchmarkSpec:
     """The spec named ``name``; unknown names raise :class:`BenchmarkError` listing the valid ones."""
     spec = find_benchmark(name)
     if spec is None:
-        raise BenchmarkError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)} or 'all'")
+        raise BenchmarkError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)} or 'all' "
+                             f"(or the built-in {', '.join(EXTRA_BENCHMARKS)})")
     return spec
 
 
 def resolve_benchmarks(spec: str | list[str]) -> list[BenchmarkSpec]:
     """Resolve ``"AIME24,MATH-500"``, ``"all"`` or a list of names, case-insensitively.
 
-    Order follows the request (``all`` expands in registry order); duplicates are dropped.
+    Order follows the request (``all`` expands to the nine in registry order; built-in sets such as
+    DEMO are only used when named); duplicates are dropped.
     """
     items = [spec] if isinstance(spec, str) else list(spec)
     names = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
