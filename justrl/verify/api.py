@@ -11,8 +11,12 @@ reason "timeout"; a worker that dies gives reason "error"). Workers are started 
 from __future__ import annotations
 
 import atexit
+import math
+import numbers
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from fractions import Fraction
 
 from justrl.verify.strict import strict_verify
 from justrl.verify.verdict import MODES, Verdict
@@ -52,26 +56,83 @@ def shutdown_pool() -> None:
         pool.close()
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
+def _mode(mode: object) -> str:
+    """The canonical mode name: "strict" or "lenient", matched case-insensitively ("STRICT")."""
+    name = mode.strip().lower() if isinstance(mode, str) else mode
+    if name not in MODES:
         raise ValueError(f"unknown verification mode {mode!r}; valid modes: {', '.join(MODES)}")
+    return name
 
 
 def _check_timeout(timeout: float) -> None:
-    if not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise ValueError(f"timeout must be a positive, finite number of seconds, got {timeout!r}")
 
 
-def _check_pair(response: object, gold: object, where: str = "") -> None:
-    for name, value in (("response", response), ("gold", gold)):
-        if not isinstance(value, str):
-            raise TypeError(f"{name}{where} must be a str, got {type(value).__name__}")
+def canonical_gold(gold: object) -> str:
+    """The gold answer as a string: a str unchanged; an int (or any integral number) as its decimal
+    digits; a Fraction as ``\\frac{p}{q}`` (``-\\frac{p}{q}``; an integral one as its integer); a
+    float as its integer when integral, else its shortest round-trip repr (``0.1``, ``1e-05``); a
+    Decimal as written (``2.50`` keeps its stated precision). Raises TypeError for bool and anything
+    else, ValueError for a float or Decimal that is not finite."""
+    if isinstance(gold, str):
+        return gold
+    if isinstance(gold, bool) or type(gold).__name__ == "bool_":
+        raise TypeError("gold must be a str or a number, got bool")
+    if isinstance(gold, numbers.Integral):
+        return str(int(gold))
+    if isinstance(gold, numbers.Rational):
+        value = Fraction(gold.numerator, gold.denominator)
+        if value.denominator == 1:
+            return str(value.numerator)
+        sign = "-" if value < 0 else ""
+        return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+    if isinstance(gold, Decimal):
+        if not gold.is_finite():
+            raise ValueError(f"gold must be a finite number, got {gold!r}")
+        return str(gold)
+    if isinstance(gold, numbers.Real):
+        value = float(gold)
+        if not math.isfinite(value):
+            raise ValueError(f"gold must be a finite number, got {gold!r}")
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    raise TypeError(f"gold must be a str or a number, got {type(gold).__name__}")
 
 
-def _quick(response: str, gold: str) -> Verdict | None:
+def _check_question(question: object, where: str = "") -> None:
+    if question is not None and not isinstance(question, str):
+        raise TypeError(f"question{where} must be a str or None, got {type(question).__name__}")
+
+
+def _unpack(pair: object, index: int | None, default_question: str | None) -> tuple[str, str, str | None]:
+    """(response, canonical gold, question) of one element of ``pairs`` (``index`` None: the
+    arguments of :func:`verify`); errors name the index."""
+    where = "" if index is None else f" of pair {index}"
+    if not isinstance(pair, (tuple, list)) or len(pair) not in (2, 3):
+        raise TypeError(f"pair {index} must be (response, gold) or (response, gold, question)")
+    response, gold = pair[0], pair[1]
+    question = pair[2] if len(pair) == 3 else default_question
+    if not isinstance(response, str):
+        raise TypeError(f"response{where} must be a str, got {type(response).__name__}")
+    try:
+        gold = canonical_gold(gold)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(str(exc).replace("gold", f"gold{where}", 1)) from None
+    _check_question(question, where)
+    return response, gold, question
+
+
+def _quick(response: str, gold: str, question: str | None) -> Verdict | None:
     from justrl.verify.lenient import quick_verdict
 
-    return quick_verdict(response, gold)
+    return quick_verdict(response, gold, question)
+
+
+def _worker_args(response: str, gold: str, question: str | None) -> tuple:
+    """Arguments of ``lenient_verify`` in a worker (the question only when there is one)."""
+    return (response, gold) if question is None else (response, gold, question)
 
 
 def _failed(response: str, reason: str) -> Verdict:
@@ -92,63 +153,70 @@ def _from_outcome(outcome, response: str) -> Verdict:
     return _failed(response, "timeout" if outcome.status == "timeout" else "error")
 
 
-def verify(response: str, gold: str, mode: str = "lenient", *, timeout: float = DEFAULT_TIMEOUT) -> Verdict:
+def verify(response: str, gold: str | float | Fraction, mode: str = "lenient", *,
+           timeout: float = DEFAULT_TIMEOUT, question: str | None = None) -> Verdict:
     """Check one response against its gold answer. Never raises for any answer text.
 
-    ``mode`` is "strict" (the DAPO training reward) or "lenient" (a careful grader). ``timeout`` bounds
-    the lenient check in seconds (strict needs none). Raises ValueError for an unknown mode or a
-    non-positive timeout and TypeError when response or gold is not a str.
+    ``mode`` is "strict" (the DAPO training reward) or "lenient" (a careful grader), in any case.
+    ``gold`` is a str or a number (see :func:`canonical_gold`). ``timeout`` bounds the lenient check
+    in seconds (strict needs none). ``question`` (lenient only; strict ignores it) is the problem
+    statement: a matching answer that ignores an explicit form demand ("simplify", "rationalize the
+    denominator", ...) gets reason "form"; without it every verdict is as without the keyword.
+    Raises ValueError for an unknown mode or a timeout that is not positive and finite, TypeError
+    when response is not a str, gold is neither a str nor a number, or question is not a str.
     """
-    if not (isinstance(response, str) and isinstance(gold, str)):
-        _check_pair(response, gold)
+    if not (isinstance(response, str) and isinstance(gold, str) and question is None):
+        response, gold, question = _unpack((response, gold, question), None, None)
+    mode = _mode(mode)
     if mode == "strict":
         return strict_verify(response, gold)
-    _check_mode(mode)
     _check_timeout(timeout)
-    quick = _quick(response, gold)
+    quick = _quick(response, gold, question)
     if quick is not None:
         return quick
-    return _from_outcome(_get_pool().call((response, gold), timeout=timeout), response)
+    return _from_outcome(_get_pool().call(_worker_args(response, gold, question), timeout=timeout), response)
 
 
-def iter_verify(pairs: Iterable[tuple[str, str]], mode: str = "lenient", workers: int | None = None,
-                timeout: float = DEFAULT_TIMEOUT) -> Iterator[Verdict]:
-    """Verdicts for ``(response, gold)`` pairs, yielded in input order as they become available.
+def iter_verify(pairs: Iterable[tuple], mode: str = "lenient", workers: int | None = None,
+                timeout: float = DEFAULT_TIMEOUT, *, question: str | None = None) -> Iterator[Verdict]:
+    """Verdicts for ``(response, gold)`` or ``(response, gold, question)`` pairs, yielded in input
+    order as they become available.
 
-    Pairs are read lazily. lenient checks that ``quick_verdict`` cannot decide run on up to
-    ``workers`` processes (default: the number of cores) while the caller keeps reading; at most
-    ``MAX_LOOKAHEAD`` finished verdicts wait behind a slow one. Same errors as :func:`verify`;
-    a non-str element raises TypeError naming its index.
+    ``question`` is the default for pairs without their own (a 3-tuple's question wins; see
+    :func:`verify`). Pairs are read lazily. lenient checks that ``quick_verdict`` cannot decide run on
+    up to ``workers`` processes (default: the number of cores) while the caller keeps reading; at
+    most ``MAX_LOOKAHEAD`` finished verdicts wait behind a slow one. Same errors as :func:`verify`;
+    a malformed element raises TypeError naming its index.
     """
-    _check_mode(mode)
+    mode = _mode(mode)
     _check_timeout(timeout)
-    if workers is not None and workers < 1:
+    _check_question(question)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be at least 1, got {workers}")
     if mode == "strict":
-        for index, (response, gold) in enumerate(pairs):
-            if not (isinstance(response, str) and isinstance(gold, str)):
-                _check_pair(response, gold, f" of pair {index}")
+        for index, pair in enumerate(pairs):
+            response, gold, _ = _unpack(pair, index, question)
             yield strict_verify(response, gold)
         return
-    yield from _iter_lenient(pairs, workers, timeout)
+    yield from _iter_lenient(pairs, workers, timeout, question)
 
 
-def _iter_lenient(pairs: Iterable[tuple[str, str]], workers: int | None, timeout: float) -> Iterator[Verdict]:
+def _iter_lenient(pairs: Iterable[tuple], workers: int | None, timeout: float,
+                  default_question: str | None) -> Iterator[Verdict]:
     results: dict[int, Verdict] = {}
     waiting: dict[int, str] = {}  # index -> response, for calls sent to a worker
     session = None
     next_out = 0
     try:
-        for index, (response, gold) in enumerate(pairs):
-            if not (isinstance(response, str) and isinstance(gold, str)):
-                _check_pair(response, gold, f" of pair {index}")
-            quick = _quick(response, gold)
+        for index, pair in enumerate(pairs):
+            response, gold, question = _unpack(pair, index, default_question)
+            quick = _quick(response, gold, question)
             if quick is not None:
                 results[index] = quick
             else:
                 if session is None:
                     session = _get_pool().session(workers=workers, timeout=timeout)
-                session.submit(index, (response, gold))
+                session.submit(index, _worker_args(response, gold, question))
                 waiting[index] = response
             if session is not None and waiting:
                 # Keep workers busy; block only when too far ahead of the oldest unfinished call.
@@ -172,16 +240,17 @@ def _iter_lenient(pairs: Iterable[tuple[str, str]], workers: int | None, timeout
             session.close()
 
 
-def verify_many(pairs: Iterable[tuple[str, str]], mode: str = "lenient", workers: int | None = None,
-                timeout: float = DEFAULT_TIMEOUT, *,
+def verify_many(pairs: Iterable[tuple], mode: str = "lenient", workers: int | None = None,
+                timeout: float = DEFAULT_TIMEOUT, *, question: str | None = None,
                 progress: Callable[[int], None] | None = None) -> list[Verdict]:
-    """Verdicts for ``(response, gold)`` pairs, in input order (see :func:`iter_verify`).
+    """Verdicts for ``(response, gold)`` or ``(response, gold, question)`` pairs, in input order
+    (see :func:`iter_verify`).
 
     ``progress``, when given, is called with the number of verdicts finished so far, at most about
     every 64 verdicts and once at the end.
     """
     verdicts: list[Verdict] = []
-    for verdict in iter_verify(pairs, mode, workers, timeout):
+    for verdict in iter_verify(pairs, mode, workers, timeout, question=question):
         verdicts.append(verdict)
         if progress is not None and len(verdicts) % 64 == 0:
             progress(len(verdicts))

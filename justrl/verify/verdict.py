@@ -11,11 +11,14 @@ REASONS: dict[str, str] = {
     "no_answer": "no final answer was found (strict: no \\boxed{} in the last 100 characters)",
     "truncated": "the response stops before stating its final answer (e.g. an unclosed \\boxed{)",
     "hedged": "the response commits to several different final answers",
-    "unparseable": "the answer or the gold could not be parsed, and they differ as strings",
+    "unparseable": "the answer or the gold could not be parsed, and they differ as strings (also: an answer "
+                   "holding a control character such as NUL, which is never silently dropped)",
+    "form": "lenient with a question: the answer equals the gold in value but ignores an explicit form demand "
+            "of the question (\"simplify\", \"rationalize the denominator\", \"factor completely\", ...)",
     "timeout": "the check ran past its time limit and its worker was killed",
     "too_large": "the input would explode if evaluated (huge numbers, power towers, megabyte strings)",
     "unsafe": "the input looks like code meant to be executed; it is never evaluated",
-    "bad_gold": "the gold answer is empty or cannot be used",
+    "bad_gold": "the gold answer is empty or cannot be used (too long, explosive, or holding a control character)",
     "error": "an internal error in the checker (reported, never raised to the caller)",
 }
 

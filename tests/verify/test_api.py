@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -44,16 +46,24 @@ def test_default_mode_is_lenient():
 
 @pytest.mark.parametrize("call,error,message", [
     (lambda: verify("x", "1", "exact"), ValueError, "valid modes: strict, lenient"),
-    (lambda: verify("x", "1", mode="STRICT"), ValueError, "valid modes"),
     (lambda: verify(None, "1"), TypeError, "response must be a str"),
-    (lambda: verify("x", 1), TypeError, "gold must be a str"),
+    (lambda: verify("x", True), TypeError, "gold must be a str or a number, got bool"),
+    (lambda: verify("x", None), TypeError, "gold must be a str or a number"),
+    (lambda: verify("x", float("nan")), ValueError, "finite"),
+    (lambda: verify("x", "1", question=7), TypeError, "question must be a str"),
     (lambda: verify(b"\\boxed{1}", "1", "strict"), TypeError, "response must be a str"),
     (lambda: verify("x", "1", timeout=0), ValueError, "timeout"),
+    (lambda: verify("x", "1", timeout=float("inf")), ValueError, "finite"),
+    (lambda: verify("x", "1", timeout=float("nan")), ValueError, "timeout"),
     (lambda: verify_many([("x", "1")], mode="fuzzy"), ValueError, "valid modes"),
-    (lambda: verify_many([("x", "1"), ("y", 2)]), TypeError, "gold of pair 1"),
+    (lambda: verify_many([("x", "1"), ("y", [2])]), TypeError, "gold of pair 1"),
+    (lambda: verify_many([("x", "1"), ("y",)]), TypeError, "pair 1 must be"),
+    (lambda: verify_many([("x", "1", 3)]), TypeError, "question of pair 0"),
     (lambda: verify_many([("x", "1")], workers=0), ValueError, "workers"),
-], ids=["unknown-mode", "mode-is-case-sensitive", "none-response", "int-gold", "bytes-response",
-        "zero-timeout", "verify-many-unknown-mode", "verify-many-names-bad-index", "zero-workers"])
+], ids=["unknown-mode", "none-response", "bool-gold", "none-gold", "nan-gold", "int-question",
+        "bytes-response", "zero-timeout", "infinite-timeout", "nan-timeout", "verify-many-unknown-mode",
+        "verify-many-names-bad-index", "verify-many-one-tuple", "verify-many-bad-question",
+        "zero-workers"])
 def test_invalid_arguments_raise(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -93,22 +103,129 @@ def test_concurrent_callers_share_the_pool_safely():
     assert got == [True, False] * 4
 
 
+@pytest.mark.parametrize("mode", ["STRICT", "Lenient", " strict "])
+def test_modes_are_case_insensitive(mode):
+    verdict = verify("so \\boxed{42}", "42", mode)
+    assert verdict.correct and verdict.mode == mode.strip().lower()
+    assert [v.mode for v in verify_many([("\\boxed{1}", "1")], mode=mode)] == [mode.strip().lower()]
+
+
+@pytest.mark.parametrize("gold,text", [
+    (42, "42"), (-7, "-7"), (2.0, "2"), (0.1, "0.1"), (1e-05, "1e-05"), (Fraction(3, 4), "\\frac{3}{4}"),
+    (Fraction(-1, 2), "-\\frac{1}{2}"), (Fraction(6, 3), "2"), (Decimal("2.50"), "2.50"),
+], ids=["int", "negative-int", "integral-float", "float", "small-float", "fraction", "negative-fraction",
+        "integral-fraction", "decimal-keeps-precision"])
+def test_numeric_golds_become_canonical_strings(gold, text):
+    assert api.canonical_gold(gold) == text
+
+
+@pytest.mark.parametrize("mode", ["strict", "lenient"])
+@pytest.mark.parametrize("gold", [42, 42.0, Fraction(42)], ids=["int", "float", "fraction"])
+def test_numeric_golds_are_accepted_everywhere(mode, gold):
+    assert verify("so \\boxed{42}", gold, mode).correct
+    assert not verify("so \\boxed{41}", gold, mode).correct
+    assert [v.correct for v in verify_many([("\\boxed{42}", gold), ("\\boxed{4}", gold)], mode=mode)] == [True, False]
+
+
+def test_lenient_fraction_gold_matches_equal_values():
+    assert verify("so \\boxed{0.75}", Fraction(3, 4)).correct
+    assert verify("so \\boxed{\\frac{6}{8}}", Fraction(3, 4)).correct
+
+
+# -- question= --------------------------------------------------------------------------------------
+
+def _fake_form_module(monkeypatch, calls):
+    """Stand in for justrl.verify.lenient.question (written separately): 'simplify' demands that
+    the answer is not written as \\sqrt{75}."""
+    import sys
+    import types
+
+    module = types.ModuleType("justrl.verify.lenient.question")
+
+    def form_violation(question: str, answer: str, gold: str) -> str | None:
+        calls.append((question, answer, gold))
+        return "not_simplified" if "simplify" in question.lower() and "75" in answer else None
+
+    module.form_violation = form_violation
+    monkeypatch.setitem(sys.modules, "justrl.verify.lenient.question", module)
+
+
+def test_without_a_question_the_form_check_is_never_consulted(monkeypatch):
+    calls: list = []
+    _fake_form_module(monkeypatch, calls)
+    assert verify("so \\boxed{\\sqrt{75}}", "5\\sqrt{3}").correct
+    assert verify_many([("so \\boxed{\\sqrt{75}}", "5\\sqrt{3}")])[0].correct
+    assert calls == []
+
+
+def test_a_match_that_breaks_the_questions_form_demand_has_reason_form(monkeypatch):
+    calls: list = []
+    _fake_form_module(monkeypatch, calls)
+    question = "Simplify $\\sqrt{75}$."
+    verdict = verify("so \\boxed{\\sqrt{75}}", "5\\sqrt{3}", question=question)
+    assert verdict == Verdict(False, "\\sqrt{75}", "form", "lenient")
+    assert calls == [(question, "\\sqrt{75}", "5\\sqrt{3}")]
+    assert verify("so \\boxed{5\\sqrt{3}}", "5\\sqrt{3}", question=question).correct
+    assert "form" in REASONS
+
+
+def test_mismatches_are_not_sent_to_the_form_check(monkeypatch):
+    calls: list = []
+    _fake_form_module(monkeypatch, calls)
+    assert verify("so \\boxed{7}", "5", question="Simplify 75").reason == "mismatch"
+    assert calls == []
+
+
+def test_strict_ignores_the_question(monkeypatch):
+    calls: list = []
+    _fake_form_module(monkeypatch, calls)
+    assert verify("\\boxed{\\sqrt{75}}", "\\sqrt{75}", "strict", question="Simplify 75").correct
+    assert calls == []
+
+
+def test_verify_many_takes_questions_per_pair_or_as_a_default(monkeypatch):
+    calls: list = []
+    _fake_form_module(monkeypatch, calls)
+    pairs = [("\\boxed{\\sqrt{75}}", "5\\sqrt{3}", "Simplify it"),
+             ("\\boxed{\\sqrt{75}}", "5\\sqrt{3}", None),
+             ("\\boxed{\\sqrt{75}}", "5\\sqrt{3}")]
+    assert [v.reason for v in verify_many(pairs)] == ["form", "match", "match"]
+    assert [v.reason for v in verify_many(pairs, question="Simplify!")] == ["form", "match", "form"]
+    assert [v.reason for v in iter_verify(pairs[:1])] == ["form"]
+
+
+def test_questions_reach_the_worker_process(scripted_pool):
+    verdict = verify("fine \\boxed{7}", "7", question="What is 7?")
+    assert verdict == Verdict(True, "question:What is 7?", "match", "lenient")
+    assert verify("fine \\boxed{7}", "7").extracted == "7", "no question: the worker gets two arguments"
+    verdicts = verify_many([("a \\boxed{1}", "1", "q?"), ("b \\boxed{2}", "2")], workers=1)
+    assert [v.extracted for v in verdicts] == ["question:q?", "2"]
+
+
+def test_the_form_check_is_skipped_when_the_question_module_is_absent(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "justrl.verify.lenient.question", None)  # import raises ImportError
+    assert verify("so \\boxed{\\sqrt{75}}", "5\\sqrt{3}", question="Simplify").correct
+
+
 # -- timeouts and dead workers through the API ---------------------------------------------------
 
-def scripted_checker(response: str, gold: str) -> Verdict:
-    """A stand-in for lenient_verify: 'sleep' hangs, 'die' kills the worker, else a match."""
+def scripted_checker(response: str, gold: str, question: str | None = None) -> Verdict:
+    """A stand-in for lenient_verify: 'sleep' hangs, 'die' kills the worker, else a match (a
+    question, when one arrives, is echoed in ``extracted``)."""
     if "sleep" in response:
         time.sleep(60)
     if "die" in response:
         os._exit(9)
-    return Verdict(True, gold, "match", "lenient")
+    return Verdict(True, gold if question is None else f"question:{question}", "match", "lenient")
 
 
 @pytest.fixture
 def scripted_pool(monkeypatch):
     pool = WorkerPool(f"{__name__}:scripted_checker")
     monkeypatch.setattr(api, "_pool", pool)
-    monkeypatch.setattr(api, "_quick", lambda response, gold: None)  # send every call to the worker
+    monkeypatch.setattr(api, "_quick", lambda *args: None)  # send every call to the worker
     yield pool
     pool.close()
 

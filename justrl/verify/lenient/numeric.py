@@ -14,14 +14,32 @@ with every variable set to the same fixed value in (1, 3), at three points:
 - some value differs by more than 1e-12 relatively -> different (a point where they differ proves it);
 - anything else (a value that is not a finite number, a near-tie) -> None: undecided, sympy decides.
 A gold written as a decimal is compared within half a unit of its last digit instead (constants only).
+
+Bounded work (this runs in the caller's process, which cannot be killed): the context's precision is
+fixed at 50 digits, and no operation may make mpmath raise its internal precision without bound.
+Every intermediate value must stay below ``2**MAX_MAG_BITS`` in magnitude; the argument of a
+periodic function (sin, tan, ..., and exp of an imaginary part) below ``2**MAX_PERIODIC_MAG_BITS``
+(reducing ``\\sin(e^{e^{20}})`` modulo pi needs pi to hundreds of millions of bits); the real part
+of an ``exp``/``sinh``/``cosh`` argument below ``MAX_EXP_ARG``; a power's result is estimated from
+the operands' magnitudes before it is computed. A value past the magnitude bound (or an exponential
+whose argument is) raises :class:`TooLarge` naming the side (the verdict is "too_large"); anything
+else past a bound, and any evaluation that runs longer than ``NUMERIC_BUDGET_S`` (or past the
+deadline set with :func:`deadline_scope`), is undecided (None): the symbolic path, in a killable
+worker, decides it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from functools import lru_cache
+
+from justrl.verify.lenient.cache import bytes_cached
 
 _FUNCS = {
     "sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
@@ -38,6 +56,13 @@ _TOKEN = re.compile(
 )
 _IMPLICIT_START = {"num", "var", "const", "func", "frac", "sqrt", "binom", "("}
 MAX_NODES = 400
+DPS = 50  # decimal digits of the private mpmath context
+MAX_MAG_BITS = 1 << 16  # |value| < 2**65536 for every intermediate value
+MAX_PERIODIC_MAG_BITS = 1024  # |x| < 2**1024 for sin(x), cos(x), ... (argument reduction cost)
+MAX_EXP_ARG = 40_000  # |re(x)| for exp(x), sinh(x), cosh(x): e**40000 < 2**57709
+MAX_BINOM_MAG_BITS = 40  # binomial arguments below 2**40
+NUMERIC_BUDGET_S = 0.25  # wall seconds one numeric comparison may take before it gives up (None)
+COMPILE_CACHE_BYTES = 16 << 20  # compiled trees kept in memory, in bytes
 
 
 class _Fail(Exception):
@@ -46,6 +71,44 @@ class _Fail(Exception):
 
 class _Undefined(_Fail):
     """A division by zero: the value is undefined (never equal to a finite gold)."""
+
+
+class _OverBudget(_Fail):
+    """The time budget or a precision bound (periodic argument, binomial size) was exceeded:
+    undecided, never a verdict."""
+
+
+class _Huge(Exception):
+    """A value is astronomically large (past ``2**MAX_MAG_BITS``); raised as TooLarge to callers."""
+
+
+class TooLarge(Exception):
+    """Raised by the comparisons when a side evaluates to a value past ``2**MAX_MAG_BITS``
+    (more than about 19,700 decimal digits, e.g. ``e^{e^{20}}``). ``side`` is "gold" or "response"."""
+
+    def __init__(self, side: str) -> None:
+        super().__init__(side)
+        self.side = side
+
+
+_deadline = threading.local()
+
+
+@contextmanager
+def deadline_scope(deadline: float) -> Iterator[None]:
+    """Within the block, numeric comparisons in this thread stop at ``deadline`` (``time.monotonic``)."""
+    previous = getattr(_deadline, "at", None)
+    _deadline.at = deadline if previous is None else min(previous, deadline)
+    try:
+        yield
+    finally:
+        _deadline.at = previous
+
+
+def _deadline_now() -> float:
+    own = time.monotonic() + NUMERIC_BUDGET_S
+    ambient = getattr(_deadline, "at", None)
+    return own if ambient is None else min(own, ambient)
 
 
 def _tokens(s: str) -> list[tuple[str, str]]:
@@ -329,7 +392,7 @@ class _Parser:
         raise _Fail
 
 
-@lru_cache(maxsize=8192)
+@bytes_cached(COMPILE_CACHE_BYTES)
 def compile_atom(text: str):
     """The expression tree of a normalised atom, or None when it is outside the whitelist."""
     if not text or len(text) > 600:
@@ -362,8 +425,54 @@ def _value_of(name: str, point: int):
     return 1 + 2 * int.from_bytes(digest, "big") / 2**32  # in (1, 3)
 
 
-def _eval(tree, env, mp, peak=None):
-    """Evaluate a tree; ``peak`` (a one-element list) records the largest operand of any + or -."""
+_PERIODIC = {"sin", "cos", "tan", "cot", "sec", "csc", "tanh"}
+_EXPONENTIAL = {"exp", "sinh", "cosh"}
+
+
+def _bounded(x, mp):
+    """``x`` itself, or _OverBudget when its magnitude is past MAX_MAG_BITS (non-finite passes)."""
+    if _finite(x, mp) and x != 0 and mp.mag(x) > MAX_MAG_BITS:
+        raise _Huge
+    return x
+
+
+def _check_function_arg(kind: str, a, mp) -> None:
+    """Refuse arguments whose evaluation would need precision proportional to their size."""
+    if not _finite(a, mp) or a == 0:
+        return
+    re_part, im_part = mp.re(a), mp.im(a)
+    if kind in _PERIODIC:
+        if mp.mag(a) > MAX_PERIODIC_MAG_BITS:
+            raise _OverBudget
+        if abs(im_part) > MAX_EXP_ARG:
+            raise _OverBudget
+    elif kind in _EXPONENTIAL:
+        if abs(re_part) > MAX_EXP_ARG:
+            raise _Huge if kind != "exp" or re_part > 0 else _OverBudget
+        if im_part != 0 and mp.mag(im_part) > MAX_PERIODIC_MAG_BITS:
+            raise _OverBudget
+
+
+def _check_power(a, b, mp) -> None:
+    """Refuse ``a**b`` when ``|b| * log2|a|`` (which bounds both the result's magnitude and the
+    phase a complex power must reduce) is past ``2 * MAX_MAG_BITS``; estimated, never computed."""
+    if not (_finite(a, mp) and _finite(b, mp)) or a == 0 or b == 0:
+        return
+    if abs(b) * (abs(mp.mag(a)) + 2) > 2 * MAX_MAG_BITS:
+        raise _Huge
+
+
+def _eval(tree, env, mp, peak=None, deadline=None):
+    """Evaluate a tree within the bounds of the module docstring (past one: _OverBudget)."""
+    if deadline is None:
+        deadline = _deadline_now()
+    return _bounded(_eval_node(tree, env, mp, peak, deadline), mp)
+
+
+def _eval_node(tree, env, mp, peak, deadline):
+    """Evaluate one node; ``peak`` (a one-element list) records the largest operand of any + or -."""
+    if time.monotonic() > deadline:
+        raise _OverBudget
     kind = tree[0]
     if kind == "num":
         v = tree[1]
@@ -373,9 +482,9 @@ def _eval(tree, env, mp, peak=None):
     if kind == "const":
         return {"pi": mp.pi, "e": mp.e, "i": mp.mpc(0, 1)}[tree[1]]
     if kind == "neg":
-        return -_eval(tree[1], env, mp, peak)
+        return -_eval(tree[1], env, mp, peak, deadline)
     if kind == "!":
-        x = _eval(tree[1], env, mp, peak)
+        x = _eval(tree[1], env, mp, peak, deadline)
         if mp.im(x) != 0 or abs(x) > 2000:
             raise _Fail
         if mp.re(x) == int(mp.re(x)):
@@ -385,16 +494,16 @@ def _eval(tree, env, mp, peak=None):
         return mp.gamma(x + 1)
     if kind == "call":
         # an unknown function: a fixed, name-dependent quadratic, the same on both sides
-        x = _eval(tree[2], env, mp, peak)
+        x = _eval(tree[2], env, mp, peak, deadline)
         c0, c1, c2 = (mp.mpf(_value_of(tree[1][1] + k, 7)) for k in ("#0", "#1", "#2"))
         return c0 + c1 * x + c2 * x * x
     if kind in ("floor", "ceil"):
-        x = _eval(tree[1], env, mp, peak)
+        x = _eval(tree[1], env, mp, peak, deadline)
         if mp.im(x) != 0:
             raise _Fail
         return mp.floor(x) if kind == "floor" else mp.ceil(x)
-    a = _eval(tree[1], env, mp, peak)
-    b = _eval(tree[2], env, mp, peak) if len(tree) > 2 else None
+    a = _eval(tree[1], env, mp, peak, deadline)
+    b = _eval(tree[2], env, mp, peak, deadline) if len(tree) > 2 else None
     if kind in ("+", "-"):
         if peak is not None:
             peak[0] = max(peak[0], abs(a), abs(b))
@@ -409,7 +518,10 @@ def _eval(tree, env, mp, peak=None):
         if a == 0 and mp.re(b) <= 0:
             raise _Fail
         if abs(b) > 10_000:
+            if mp.im(a) == 0 and mp.im(b) == 0 and a >= 2 and b > 0 and b * mp.log(a, 2) > MAX_MAG_BITS:
+                raise _Huge  # e^{e^{20}}: a positive base past 2 to a huge positive power
             raise _Fail
+        _check_power(a, b, mp)
         return mp.power(a, b)
     if kind == "root":
         if b == 0:
@@ -418,14 +530,18 @@ def _eval(tree, env, mp, peak=None):
             return mp.sqrt(a)
         if mp.im(a) == 0 and mp.re(a) < 0 and mp.im(b) == 0 and int(mp.re(b)) == b and int(mp.re(b)) % 2 == 1:
             return -mp.power(-a, 1 / b)  # real odd root of a negative number
+        _check_power(a, 1 / b, mp)
         return mp.power(a, 1 / b)
     if kind == "binom":
+        if any(_finite(v, mp) and v != 0 and mp.mag(v) > MAX_BINOM_MAG_BITS for v in (a, b)):
+            raise _OverBudget
         return mp.binomial(a, b)
     if kind == "logb":
         return mp.log(a) / mp.log(b)
     func = {"sin": mp.sin, "cos": mp.cos, "tan": mp.tan, "cot": mp.cot, "sec": mp.sec, "csc": mp.csc,
             "arcsin": mp.asin, "arccos": mp.acos, "arctan": mp.atan, "sinh": mp.sinh, "cosh": mp.cosh,
             "tanh": mp.tanh, "ln": mp.log, "log": mp.log, "exp": mp.exp}[kind]
+    _check_function_arg(kind, a, mp)
     return func(a)
 
 
@@ -439,7 +555,7 @@ def _context():
     import mpmath
 
     ctx = mpmath.MPContext()
-    ctx.dps = 50
+    ctx.dps = DPS
     return ctx
 
 
@@ -464,15 +580,20 @@ def numeric_equal(gold, resp, tolerance: Fraction | None = None) -> bool | None:
         return _constant_gold_vs_variable(gold, resp, names, mp)
     points = 1 if not (names or calls) else 3
     agreed = 0
+    deadline = _deadline_now()
     for p in range(points):
         env = {name: mp.mpf(_value_of(name, p)) for name in names}
         peak = [mp.mpf(0)]
         try:
-            vg = _eval(gold, env, mp, peak)
+            vg = _eval(gold, env, mp, peak, deadline)
         except (_Fail, ValueError, ZeroDivisionError, OverflowError):
             return None
+        except _Huge:
+            raise TooLarge("gold") from None
         try:
-            vr = _eval(resp, env, mp, peak)
+            vr = _eval(resp, env, mp, peak, deadline)
+        except _Huge:
+            raise TooLarge("response") from None
         except _Undefined:
             # \frac{4}{0} against a finite constant gold
             return False if not names and not calls and _finite(vg, mp) else None
@@ -507,9 +628,12 @@ def _constant_gold_vs_variable(gold, resp, names, mp) -> bool | None:
     if _variables(gold, set()) or not names:
         return None
     try:
-        values = [_eval(resp, {n: mp.mpf(_value_of(n, p)) for n in names}, mp) for p in range(2)]
+        deadline = _deadline_now()
+        values = [_eval(resp, {n: mp.mpf(_value_of(n, p)) for n in names}, mp, None, deadline) for p in range(2)]
     except (_Fail, ValueError, ZeroDivisionError, OverflowError):
         return None
+    except _Huge:
+        raise TooLarge("response") from None
     if not all(_finite(v, mp) for v in values):
         return None
     scale = max(abs(values[0]), abs(values[1]))
@@ -531,14 +655,22 @@ def numeric_equation_equal(gold_lhs, gold_rhs, resp_lhs, resp_rhs) -> bool | Non
     if not names or any(n.startswith("call:") for n in names) or _piecewise(dg) or _piecewise(dr):
         return None
     ratios = []
+    deadline = _deadline_now()
     for p in range(3):
         env = {name: mp.mpf(_value_of(name, p)) for name in names}
         peak = [mp.mpf(0)]
         try:
-            vg = _eval(dg, env, mp, peak)
-            vr = _eval(dr, env, mp, peak)
+            vg = _eval(dg, env, mp, peak, deadline)
         except (_Fail, ValueError, ZeroDivisionError, OverflowError):
             return None
+        except _Huge:
+            raise TooLarge("gold") from None
+        try:
+            vr = _eval(dr, env, mp, peak, deadline)
+        except (_Fail, ValueError, ZeroDivisionError, OverflowError):
+            return None
+        except _Huge:
+            raise TooLarge("response") from None
         if not (_finite(vg, mp) and _finite(vr, mp)):
             return None
         scale = max(abs(vg), abs(vr))
