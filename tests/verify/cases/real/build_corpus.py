@@ -1,0 +1,183 @@
+"""Rebuild the candidate records of the real-output corpus from the published evaluation logs.
+
+The corpus (``corpus.jsonl`` beside this file) holds real model responses copied verbatim from
+public evaluation logs (sources, commits and licenses in ``README.md``). This script shows exactly
+how the records were drawn: it reads each source file from a bare git mirror at a pinned commit,
+keeps the fields the corpus needs, and samples a fixed number per (model, benchmark) with a fixed
+seed. It writes ``candidates.jsonl`` (no labels); ``label_corpus.py`` then adds the labels.
+
+    python tests/verify/cases/real/build_corpus.py --mirrors /work/.mirror
+
+It needs the mirrors (``git clone --bare`` of each repository) and is not run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SEED = 20261202
+
+PRIME_COMMIT = "e787b9cefff7c43c40a98a41c2254cddd38ebd09"
+PRIME_BASE = "eval/scripts/eval/Qwen25-Math/evaluation/outputs/home/test/test05/whb/"
+PRIME_FILE = "test_qwen25-math-cot_-1_seed0_t0.0_s0_e-1.jsonl"
+PRIME_MODELS = {
+    "Qwen2.5-Math-7B-Instruct": "models/Qwen2.5-Math-7B-Instruct/math_eval/",
+    "Llama-3.1-8B-Instruct": "project/eval-cgq-new/o1_results_1205/Meta-Llama-3.1-8B-Instruct/qwen_math/",
+    "PRIME-SFT-ablation (Qwen2.5-Math-7B SFT, 'all_abla_numina_oly_orca')": (
+        "project/eval-cgq-new/o1_results_1205/all_abla_numina_oly_orca/qwen_math/"
+    ),
+}
+# (model, benchmark) -> how many to draw
+PRIME_PLAN = {
+    ("Qwen2.5-Math-7B-Instruct", "minerva_math"): 90,
+    ("Qwen2.5-Math-7B-Instruct", "olympiadbench"): 80,
+    ("Qwen2.5-Math-7B-Instruct", "gaokao2023en"): 80,
+    ("Llama-3.1-8B-Instruct", "minerva_math"): 120,
+    ("Llama-3.1-8B-Instruct", "olympiadbench"): 100,
+    ("Llama-3.1-8B-Instruct", "gaokao2023en"): 100,
+    ("PRIME-SFT-ablation (Qwen2.5-Math-7B SFT, 'all_abla_numina_oly_orca')", "minerva_math"): 60,
+    ("PRIME-SFT-ablation (Qwen2.5-Math-7B SFT, 'all_abla_numina_oly_orca')", "gaokao2023en"): 60,
+}
+
+TORA_COMMIT = "aeb21126d28347f595d87f2822cb92bfe32f00e8"
+TORA_FILES = {
+    "ToRA-70B (Llama-2)": "src/outputs/llm-agents/tora-70b-v1.0/gsm8k/test_tora_-1_seed0_t0.0_s0_e1319.jsonl",
+    "ToRA-Code-34B (CodeLlama)": (
+        "src/outputs/llm-agents/tora-code-34b-v1.0/gsm8k/test_tora_-1_seed0_t0.0_s0_e1319.jsonl"
+    ),
+}
+TORA_N = 60
+
+GSM_COMMIT = "2909d34ef28520753df82a2234c357259d254aa8"
+GSM_FILE = "grade_school_math/data/example_model_solutions.jsonl"
+GSM_MODELS = {
+    "6b_finetuning": "GPT-3 6B (finetuned)",
+    "6b_verification": "GPT-3 6B (verifier-ranked)",
+    "175b_finetuning": "GPT-3 175B (finetuned)",
+    "175b_verification": "GPT-3 175B (verifier-ranked)",
+}
+GSM_N = 50
+
+VISTA_COMMIT = "53d525874bdde205128e6b160b7357a88277d479"
+VISTA_FILES = {
+    "GPT-4 (2shot CoT, caption+OCR)": ("results/gpt4/output_gpt4_2shot_solution_use_ocr.json", 60),
+    "Claude-2 (zero-shot)": ("results/claude/output_claude.json", 50),
+    "ChatGPT gpt-3.5 (zero-shot)": ("results/chatgpt/output_chatgpt.json", 40),
+    "Bard": ("results/bard/output_bard.json", 40),
+    "LLaVA (Llama-2-13B)": ("results/llava/output_llava_llama_2_13b.json", 30),
+}
+
+
+def git_show(mirror: Path, commit: str, path: str) -> str:
+    """Return one file of a bare mirror at ``commit`` as text."""
+    out = subprocess.run(
+        ["git", "--git-dir", str(mirror), "show", f"{commit}:{path}"], check=True, capture_output=True
+    )
+    return out.stdout.decode("utf-8")
+
+
+def sample(rows: list, n: int, key: str) -> list:
+    """A seeded sample of ``n`` rows; the seed depends on ``key`` so sources do not interact."""
+    rng = random.Random(f"{SEED}:{key}")
+    return rng.sample(rows, min(n, len(rows)))
+
+
+def prime(mirrors: Path) -> Iterator[dict]:
+    repo = mirrors / "PRIME-RL+PRIME" / "repo"
+    for (model, bench), n in PRIME_PLAN.items():
+        path = PRIME_BASE + PRIME_MODELS[model] + f"{bench}/{PRIME_FILE}"
+        rows = [json.loads(line) for line in git_show(repo, PRIME_COMMIT, path).splitlines() if line.strip()]
+        for r in sample(rows, n, f"prime:{model}:{bench}"):
+            yield {
+                "id": f"prime-{model.split()[0].lower()}-{bench}-{r['idx']}",
+                "source": f"PRIME-RL/PRIME@{PRIME_COMMIT}:{path}",
+                "model": model,
+                "benchmark": bench,
+                "question": r["question"],
+                "response": r["code"][0],
+                "gold": str(r["gt"]),
+                "published": bool(r["score"][0]),
+            }
+
+
+def tora(mirrors: Path) -> Iterator[dict]:
+    repo = mirrors / "microsoft+ToRA" / "repo"
+    for model, path in TORA_FILES.items():
+        rows = [json.loads(line) for line in git_show(repo, TORA_COMMIT, path).splitlines() if line.strip()]
+        for r in sample(rows, TORA_N, f"tora:{model}"):
+            yield {
+                "id": f"tora-{model.split()[0].lower()}-gsm8k-{r['idx']}",
+                "source": f"microsoft/ToRA@{TORA_COMMIT}:{path}",
+                "model": model,
+                "benchmark": "gsm8k",
+                "question": r["question"],
+                "response": r["code"][0],
+                "gold": str(r["gt"]),
+                "published": bool(r["score"][0]) if "score" in r else None,
+            }
+
+
+def gsm(mirrors: Path) -> Iterator[dict]:
+    repo = mirrors / "openai+grade-school-math" / "repo"
+    rows = [json.loads(line) for line in git_show(repo, GSM_COMMIT, GSM_FILE).splitlines() if line.strip()]
+    for i, r in enumerate(rows):
+        r["_idx"] = i
+    for key, model in GSM_MODELS.items():
+        for r in sample(rows, GSM_N, f"gsm:{key}"):
+            gold = r["ground_truth"].rsplit("A:", 1)[1].strip() if "A:" in r["ground_truth"] else ""
+            yield {
+                "id": f"gsm-{key}-{r['_idx']}",
+                "source": f"openai/grade-school-math@{GSM_COMMIT}:{GSM_FILE}",
+                "model": model,
+                "benchmark": "gsm8k",
+                "question": r["question"],
+                "response": r[key]["solution"],
+                "gold": gold,
+                "published": bool(r[key]["is_correct"]),
+            }
+
+
+def vista(mirrors: Path) -> Iterator[dict]:
+    repo = mirrors / "lupantech+MathVista" / "repo"
+    for model, (path, n) in VISTA_FILES.items():
+        data = json.loads(git_show(repo, VISTA_COMMIT, path))
+        rows = [
+            v for v in data.values()
+            if v.get("question_type") == "free_form" and isinstance(v.get("response"), str) and v["response"].strip()
+        ]
+        rows.sort(key=lambda v: int(v["pid"]))
+        for r in sample(rows, n, f"vista:{model}"):
+            yield {
+                "id": f"mathvista-{model.split()[0].lower()}-{r['pid']}",
+                "source": f"lupantech/MathVista@{VISTA_COMMIT}:{path}",
+                "model": model,
+                "benchmark": "mathvista-testmini (free_form)",
+                "question": r["query"],
+                "response": r["response"],
+                "gold": str(r["answer"]),
+                "published": bool(r["true_false"]) if "true_false" in r else None,
+            }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mirrors", type=Path, required=True, help="folder holding owner+name/repo bare mirrors")
+    ap.add_argument("--out", type=Path, default=HERE / "candidates.jsonl")
+    args = ap.parse_args()
+    records = [*prime(args.mirrors), *tora(args.mirrors), *gsm(args.mirrors), *vista(args.mirrors)]
+    ids = [r["id"] for r in records]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    with args.out.open("w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"{len(records)} candidates -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Turn ``candidates.jsonl`` (from ``build_corpus.py``) into the labelled ``corpus.jsonl``.
+
+Labelling rule (the careful grader): a response is correct iff a careful human grader would accept
+the final answer the response gives as that answer. A response cut off or looping before it states
+an answer, one with no final answer, or one hedging between answers is incorrect; a number met in
+the working is not an answer.
+
+How each label was decided (``labeled_by``):
+- ``agree``: the published grade of the source log, justrl lenient and Math-Verify 0.9.0 (all run
+  when the corpus was built) gave the same verdict; a sample of these was read (see README.md).
+- ``hand``: they disagreed, and the label below was decided by reading the response, the gold and,
+  where needed, the question. Every such record is listed in ``HAND`` with its reason.
+Records in ``EXCLUDED`` are left out (empty gold, or a gold whose convention makes the verdict a
+matter of taste); the reasons are kept here so the choice is visible.
+
+    python tests/verify/cases/real/label_corpus.py --verdicts verdicts.jsonl
+
+``verdicts.jsonl`` holds, per candidate id, ``j`` (justrl), ``m`` (Math-Verify) and ``p`` (published)
+as computed at build time. GSM8K records (``gsm-*``) whose verifiers disagree are decided by their
+last line ``A: N`` (the format OpenAI's models were trained to end with) compared exactly with the
+gold; each was checked to agree with the published ``is_correct``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from fractions import Fraction
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+T, F = True, False
+# id -> (label, note)
+HAND: dict[str, tuple[bool, str]] = {
+    "prime-qwen2.5-math-7b-instruct-minerva_math-50": (T, "boxed 1/360000 equals the decimal gold 2.7778e-6 to its precision"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-252": (T, "100\\sqrt{P} for gold 100p^{1/2}: the question's price variable is P"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-47": (T, "0.001 for gold 1e-3"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-71": (T, "sinh(at)/a equals (e^{at}-e^{-at})/(2a)"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-108": (T, "(1/4 - i/4) e^{2it} equals e^{2it}/(2+2i); published grade wrong"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-267": (T, "4.57e-24 rounds to the gold 4.6e-24"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-88": (T, "same rational function, terms reordered"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-54": (T, "0.1918 rounds to the gold 0.192"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-1": (T, "4.5 \\times 10^{33} for gold 4.5e33"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-104": (T, "37m/4 for gold (37/4)m"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-129": (T, "10^{-8} for gold 1e-8"),
+    "prime-qwen2.5-math-7b-instruct-olympiadbench-216": (T, "'100 and 0.01' is the gold's solution set"),
+    "prime-qwen2.5-math-7b-instruct-olympiadbench-275": (T, "(1/3, -2, 5) are a, b, c in the order asked"),
+    "prime-qwen2.5-math-7b-instruct-olympiadbench-303": (T, "both triples joined by 'and'"),
+    "prime-qwen2.5-math-7b-instruct-gaokao2023en-274": (T, "2.625 equals the mixed number 2 5/8"),
+    "prime-qwen2.5-math-7b-instruct-gaokao2023en-33": (T, "set \\{0,2,4,6,8\\}; gold written {0,2,4,6,8}"),
+    "prime-qwen2.5-math-7b-instruct-gaokao2023en-237": (T, "the right side of the gold f(x)=...; no 'f(x)=' needed"),
+    "prime-llama-3.1-8b-instruct-minerva_math-57": (T, "0.532 rounds to the gold 0.53"),
+    "prime-llama-3.1-8b-instruct-minerva_math-63": (T, "C/x^2 - cos(2x)/(2x^2): same as gold, constant named C for c"),
+    "prime-llama-3.1-8b-instruct-minerva_math-41": (T, "same expression rearranged"),
+    "prime-llama-3.1-8b-instruct-minerva_math-267": (T, "4.57e-24 rounds to the gold 4.6e-24"),
+    "prime-llama-3.1-8b-instruct-minerva_math-161": (F, "40.8 vs gold 4080: wrong conversion; published grade wrong"),
+    "prime-llama-3.1-8b-instruct-minerva_math-175": (T, "9 \\times 10^{11} for gold 9e11"),
+    "prime-llama-3.1-8b-instruct-minerva_math-18": (T, "3.275e12 rounds to the gold 3.3e12"),
+    "prime-llama-3.1-8b-instruct-minerva_math-268": (T, "same linear combination"),
+    "prime-llama-3.1-8b-instruct-minerva_math-135": (T, "3 \\times 10^{8} for gold 3e8"),
+    "prime-llama-3.1-8b-instruct-minerva_math-76": (T, "same general solution, terms reordered"),
+    "prime-llama-3.1-8b-instruct-olympiadbench-381": (F, "1/3, 1/9, 1/27 vs gold 1/3, 1, 1/9; published grade wrong"),
+    "prime-llama-3.1-8b-instruct-olympiadbench-237": (T, "-2, 5 is the gold's solution set"),
+    "prime-llama-3.1-8b-instruct-olympiadbench-361": (F, "10000 vs gold 100; published grade wrong"),
+    "prime-llama-3.1-8b-instruct-olympiadbench-259": (F, "response loops on one line until cut off; the 3 is in the working"),
+    "prime-llama-3.1-8b-instruct-gaokao2023en-33": (T, "set \\{0,2,4,6,8\\}; gold written {0,2,4,6,8}"),
+    "prime-llama-3.1-8b-instruct-gaokao2023en-81": (T, "set \\{1\\}; gold written {1}"),
+    "prime-prime-sft-ablation-minerva_math-72": (T, "boxed x(t)=...; a summary paragraph follows the box"),
+    "prime-prime-sft-ablation-minerva_math-224": (T, "36 mL for gold 36"),
+    "prime-prime-sft-ablation-minerva_math-135": (T, "3.0 \\times 10^{8} for gold 3e8"),
+    "prime-prime-sft-ablation-minerva_math-259": (T, "Unicode α for gold \\alpha"),
+    "prime-prime-sft-ablation-minerva_math-86": (T, "boxed I(t)=I(0)e^{-t/RC}; a summary follows the box"),
+    "prime-prime-sft-ablation-minerva_math-104": (F, "37/4 without the factor m the gold has"),
+    "prime-prime-sft-ablation-minerva_math-41": (T, "same expression rearranged"),
+    "prime-prime-sft-ablation-gaokao2023en-246": (T, "boxed '(D) x^2-8x+16=0': the letter with the option's text"),
+    "prime-prime-sft-ablation-gaokao2023en-169": (T, "boxed f(-6)=0 is option (A)'s text verbatim (needs the question to see)"),
+    "prime-prime-sft-ablation-gaokao2023en-81": (T, "set \\{1\\}; gold written {1}"),
+    "prime-prime-sft-ablation-gaokao2023en-9": (T, "set \\{2,3,5\\}; gold written {2,3,5}"),
+    "tora-tora-70b-gsm8k-367": (T, "no box; last line '19 people were kicked out for other reasons.'"),
+    "tora-tora-code-34b-gsm8k-772": (T, "50.0\\% for gold 50 (the question asks for a percentage)"),
+    "mathvista-gpt-4-96": (T, "final sentence 'Dissatisfied is 3.9 times more than Satisfied.'"),
+    "mathvista-gpt-4-803": (T, "final sentence '... has a value of 1.'"),
+    "mathvista-gpt-4-928": (T, "final sentence '... costs $5.00 more ...'"),
+    "mathvista-gpt-4-573": (T, "final sentence 'the mode of the numbers is 53.'"),
+    "mathvista-gpt-4-56": (T, "final sentence 'the perimeter of the rectangle is 6.'"),
+    "mathvista-gpt-4-21": (T, "final sentence '... there are 4/2 = 2 dots in each group.'"),
+    "mathvista-gpt-4-867": (T, "final sentence '... made $22 from pizza sales.'"),
+    "mathvista-gpt-4-387": (T, "final sentence 'the percentage of balls on the ground is 100%.'"),
+    "mathvista-claude-2-363": (T, "last line 'the final number of objects left is: 2'"),
+    "mathvista-claude-2-472": (T, "final sentence 'There are 3 dots in each group.'"),
+    "mathvista-claude-2-259": (T, "ends 'That leaves:\\n2'"),
+    "mathvista-bard-74": (F, "computes 47.6% then rounds it wrongly and concludes 47.7%"),
+    "mathvista-bard-794": (T, "'So, the answer to your question is 2.'"),
+    "mathvista-bard-676": (T, "'The smallest individual bar ... is **0**.' then a sign-off line"),
+    "mathvista-bard-215": (T, "final sentence '... the range ... is 8 miles.'"),
+    "mathvista-bard-759": (T, "'The nail is about **2 inches** long.' (question: to the nearest inch)"),
+    "mathvista-bard-730": (T, "'The market share of KLA is highest in **2019**', then context and a sign-off"),
+    "mathvista-llava-789": (T, "single sentence 'The sum of the values of posse and mortar is 10.'"),
+}
+
+EXCLUDED: dict[str, str] = {
+    "prime-qwen2.5-math-7b-instruct-gaokao2023en-167": "empty gold in the published log",
+    "prime-llama-3.1-8b-instruct-gaokao2023en-83": "empty gold in the published log",
+    "prime-prime-sft-ablation-gaokao2023en-167": "empty gold in the published log",
+    "prime-llama-3.1-8b-instruct-minerva_math-162": (
+        "gold 1.22 means 1.22e-18 J by the source's convention; the response's 1.22 x 10^-18 is right in"
+        " physics and wrong against the literal gold"
+    ),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-52": (
+        "48.3 Angstrom against an integer gold 48 with no rounding asked: a grader's taste"
+    ),
+}
+
+
+def gsm_label(response: str, gold: str) -> bool | None:
+    """The label of a GSM8K sample from its last line ``A: N`` (None when there is no such line)."""
+    lines = response.strip().splitlines()
+    m = re.fullmatch(r"A: ?\$?(-?[\d,]*\.?\d+)", lines[-1].strip()) if lines else None
+    if not m:
+        return None
+    return Fraction(m.group(1).replace(",", "")) == Fraction(gold.replace(",", ""))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--candidates", type=Path, default=HERE / "candidates.jsonl")
+    ap.add_argument("--verdicts", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=HERE / "corpus.jsonl")
+    args = ap.parse_args()
+    verdicts = {v["id"]: v for v in map(json.loads, args.verdicts.read_text().splitlines())}
+    out = []
+    for line in args.candidates.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if rec["id"] in EXCLUDED:
+            continue
+        v = verdicts[rec["id"]]
+        agree = v["j"] == v["m"] and (v["p"] is None or v["p"] == v["j"])
+        note = ""
+        if rec["id"] in HAND:
+            label, note = HAND[rec["id"]]
+            by = "hand"
+        elif agree:
+            label, by = v["j"], "agree"
+        elif rec["id"].startswith("gsm-"):
+            label = gsm_label(rec["response"], rec["gold"])
+            assert label is not None and label == rec["published"], rec["id"]
+            note, by = "last line 'A: N' (GSM8K answer line) read as the final answer", "hand"
+        else:
+            raise SystemExit(f"no label decided for {rec['id']}")
+        published = rec.pop("published")
+        out.append({**rec, "published_grade": published, "label": bool(label), "label_note": note, "labeled_by": by})
+    with args.out.open("w", encoding="utf-8") as f:
+        for rec in out:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    print(f"{len(out)} records -> {args.out} ({sum(r['label'] for r in out)} correct,"
+          f" {sum(r['labeled_by'] == 'hand' for r in out)} by hand)")
+
+
+if __name__ == "__main__":
+    main()
