@@ -1,0 +1,84 @@
+"""lenient on real model outputs: the development corpus in ``tests/verify/cases/real/``.
+
+The corpus holds real responses of several model families copied from public evaluation logs,
+labelled by the careful-grader rule (README.md beside it). These tests hold justrl lenient to:
+no false positive beyond the listed allowance, an accuracy floor, and no timeout on any record.
+The floor is what the code achieved when it was last raised; raise it as lenient improves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from justrl.verify import verify
+
+CORPUS = Path(__file__).parent / "cases" / "real" / "corpus.jsonl"
+
+# Accuracy justrl lenient must reach on the whole corpus (it reached 0.9118 when this was set).
+ACCURACY_FLOOR = 0.91
+# Records lenient may accept although they are labelled incorrect: none today. Listing one here
+# needs a reason next to it.
+ALLOWED_FALSE_POSITIVES: dict[str, str] = {}
+SOURCE = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}:\S+$")
+
+
+def load() -> list[dict]:
+    with CORPUS.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@lru_cache(maxsize=1)
+def verdicts() -> tuple[tuple[dict, object], ...]:
+    """(record, Verdict) for every record, computed once for all tests in this module."""
+    return tuple((rec, verify(rec["response"], rec["gold"], mode="lenient")) for rec in load())
+
+
+def test_corpus_records_are_well_formed_and_traceable_to_a_pinned_source():
+    recs = load()
+    assert len(recs) >= 1000
+    assert len({r["id"] for r in recs}) == len(recs), "ids must be unique"
+    for r in recs:
+        assert SOURCE.match(r["source"]), r["id"]
+        assert isinstance(r["label"], bool) and r["labeled_by"] in ("agree", "hand"), r["id"]
+        assert r["response"] and r["gold"] and r["model"] and r["benchmark"], r["id"]
+        if r["labeled_by"] == "hand" and r["published_grade"] is not None and r["published_grade"] != r["label"]:
+            assert r["label_note"], f"{r['id']}: a label that overrules the published grade needs a note"
+
+
+def test_corpus_spans_several_model_families_and_benchmarks():
+    recs = load()
+    assert len({r["model"] for r in recs}) >= 8
+    assert len({r["benchmark"] for r in recs}) >= 4
+    unboxed = [r for r in recs if "boxed" not in r["response"]]
+    assert len(unboxed) >= 200, "the corpus must keep responses that do not box their answer"
+
+
+def test_no_record_times_out_or_errors():
+    bad = [(rec["id"], v.reason) for rec, v in verdicts() if v.reason in ("timeout", "error")]
+    assert not bad
+
+
+def test_no_false_positive_beyond_the_listed_allowance():
+    fps = [rec["id"] for rec, v in verdicts() if v.correct and not rec["label"]]
+    unexpected = [i for i in fps if i not in ALLOWED_FALSE_POSITIVES]
+    assert not unexpected, f"lenient accepts responses labelled incorrect: {unexpected}"
+
+
+def test_accuracy_reaches_the_floor():
+    results = verdicts()
+    right = sum(bool(v.correct) == rec["label"] for rec, v in results)
+    acc = right / len(results)
+    wrong = [rec["id"] for rec, v in results if bool(v.correct) != rec["label"]]
+    assert acc >= ACCURACY_FLOOR, f"accuracy {acc:.4f} < {ACCURACY_FLOOR}; wrong: {wrong[:20]}..."
+
+
+@pytest.mark.parametrize("kind", ["gsm8k", "minerva_math", "olympiadbench", "gaokao2023en"])
+def test_boxed_benchmark_logs_are_graded_without_false_positives(kind):
+    # The benchmark-style part of the corpus (Qwen harness logs, ToRA): the issue's bar is no FP.
+    fps = [rec["id"] for rec, v in verdicts() if rec["benchmark"] == kind and v.correct and not rec["label"]]
+    assert not fps
