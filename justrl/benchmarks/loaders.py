@@ -24,6 +24,11 @@ from justrl.benchmarks.errors import BenchmarkError
 from justrl.benchmarks.fetch import benchmark_file
 from justrl.benchmarks.registry import BenchmarkSpec, get_benchmark
 
+# Longest in the nine JustRL sets: a few thousand characters. Anything this long is a damaged or hostile
+# file, and would make a backend allocate for millions of prompt tokens before any context check.
+MAX_QUESTION_CHARS = 100_000
+MAX_GOLD_CHARS = 10_000
+
 REQUIRED_COLUMNS = {
     "verl": ("prompt", "reward_model"),
     "matharena": ("problem", "answer"),
@@ -91,6 +96,10 @@ def read_problems(path: str | Path, spec: BenchmarkSpec) -> list[Problem]:
                                  f"{exc})") from None
         if not question or not gold:
             raise BenchmarkError(f"{path} row {row_number}: empty {'question' if not question else 'gold answer'}")
+        for what, text, limit in (("question", question, MAX_QUESTION_CHARS), ("gold answer", gold, MAX_GOLD_CHARS)):
+            if len(text) > limit:
+                raise BenchmarkError(f"{path} row {row_number}: the {what} is {len(text):,} characters (limit "
+                                     f"{limit:,}); this is not a benchmark file: fix or replace it")
         meta = {"benchmark": spec.name, "row": row_number, **meta,
                 "gold_wrapped": gold.startswith("\\boxed{") or (gold.startswith("$") and gold.endswith("$"))}
         problems.append(Problem(id=str(row_number), question=question, gold=gold, meta=meta))

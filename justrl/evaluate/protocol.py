@@ -79,6 +79,15 @@ class Protocol:
             if value is not None and value < 1:
                 raise ProtocolError(f"--n for {name} is {value}; samples per problem must be at least 1")
 
+    def check_benchmarks(self, names: list[str]) -> None:
+        """Refuse per-benchmark ``--n`` entries for benchmarks that are not being run (a typo would
+        otherwise be silently ignored): one line naming the entry and the benchmarks run."""
+        unused = [name for name in self.n_per_benchmark if name not in names]
+        if unused:
+            entries = ", ".join(f"{name}={self.n_per_benchmark[name]}" for name in unused)
+            raise ProtocolError(f"--n names {entries}, but this run evaluates only {', '.join(names)}; fix the name "
+                                f"or add it to --benchmarks")
+
 
 PRESETS: dict[str, Protocol] = {"justrl": Protocol()}
 

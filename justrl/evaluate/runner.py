@@ -14,6 +14,7 @@ prompt suffix is refused (mixing them would corrupt the statistics).
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib.metadata
 import platform
@@ -30,9 +31,23 @@ from justrl.benchmarks import (
     resolve_benchmarks,
 )
 from justrl.evaluate.backends.base import Backend, GenerationRequest, GenerationResult, SamplingParams
+from justrl.evaluate.files import DirLock, UnsafeFileError, atomic_write_json, describe_os_error, ensure_dir
 from justrl.evaluate.protocol import Protocol
 from justrl.evaluate.seeds import sample_seed
-from justrl.evaluate.store import RUN_FILE, RunStore, Shard, StoreError, read_run_json
+from justrl.evaluate.store import (
+    ROW_FIELDS,
+    RUN_FILE,
+    RunStore,
+    Shard,
+    StoreError,
+    adopt_file,
+    classify_rows,
+    legacy_file_name,
+    parse_run_file_name,
+    read_run_json,
+    run_file_name,
+    warn,
+)
 
 RUN_SCHEMA = "justrl.run/1"
 _SAME_RUN = ("model", "sampling", "seed", "suffix")
@@ -147,6 +162,10 @@ def model_id(backend: Backend) -> str | None:
 def _check_same_run(previous: dict | None, current: dict, out_dir: Path) -> None:
     if not previous:
         return
+    schema = str(previous.get("schema") or "")
+    if not schema.startswith("justrl.run/"):
+        raise EvalError(f"{out_dir / RUN_FILE} was not written by justrl-eval (schema {schema or 'missing'}); use "
+                        f"another --output-dir")
     for name in _SAME_RUN:
         if name in previous and previous[name] != current[name]:
             raise EvalError(f"{out_dir} holds a run with a different {name} ({previous[name]!r}, now "
@@ -155,6 +174,117 @@ def _check_same_run(previous: dict | None, current: dict, out_dir: Path) -> None
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _example_id(problem_id: str):
+    """JustRL writes example_id as an int (the row position); keep ids that are not integers as text."""
+    return int(problem_id) if problem_id.isdigit() and str(int(problem_id)) == problem_id else problem_id
+
+
+@dataclass
+class _BenchmarkStore:
+    """One benchmark's file in the run folder and the samples it already holds."""
+
+    spec: BenchmarkSpec
+    file: str
+    existing: dict = field(default_factory=dict)
+
+
+def _store_files(out_dir: Path, specs: list[BenchmarkSpec], protocol: Protocol, provenance: dict,
+                 previous: dict | None, problems: dict[str, list[Problem]], store: RunStore,
+                 plan: list[PlannedSample]) -> dict[str, _BenchmarkStore]:
+    """Find, check (read-only) and if needed adopt each benchmark's file; nothing is written before every
+    file has been checked. Refuses (EvalError) files this run did not create."""
+    files = sorted(p.name for p in out_dir.glob("*.jsonl") if not p.name.startswith("."))
+    if previous is None and files:
+        raise EvalError(f"{out_dir} holds run-store files but no run.json ({', '.join(files[:3])}"
+                        f"{', ...' if len(files) > 3 else ''}); it is not a justrl-eval run folder: use another "
+                        f"--output-dir")
+    questions = {spec.name: {p.id: p.question for p in problems[spec.name]} for spec in specs}
+    seeds = {(s.spec.name, s.problem.id, s.sample_index): s.seed for s in plan}
+    golds = {spec.name: {p.id: p.gold for p in problems[spec.name]} for spec in specs}
+    out: dict[str, _BenchmarkStore] = {}
+    moves: list[tuple[str, str, BenchmarkSpec]] = []
+    for spec in specs:
+        entry = provenance["plan"][spec.name]
+        name = entry["file"]
+        earlier = ((previous or {}).get("plan") or {}).get(spec.name) or {}
+        source = _earlier_file(out_dir, spec, name, earlier, files)
+        if source is not None:
+            moves.append((source, name, spec))
+        bench = out[spec.name] = _BenchmarkStore(spec, name)
+        scan = store.scan(source or name)
+        if not scan.exists:
+            continue
+        check = classify_rows(scan.rows, entry)
+        if not check.kept and not check.out_of_plan and (scan.rows or scan.bad_lines):
+            raise EvalError(f"{scan.path} holds no samples of this run; it is not a justrl-eval run store: use "
+                            f"another --output-dir")
+        for key, row in check.kept.items():
+            line = check.lines[key]
+            if row.get("benchmark") not in (None, spec.name):
+                raise EvalError(f"{scan.path} line {line} is a {row.get('benchmark')!r} sample, not {spec.name}; "
+                                f"the folder holds another run: use another --output-dir")
+            want = seeds.get((spec.name, key[0], key[1]))
+            if row.get("seed") is not None and want is not None and int(row["seed"]) != want:
+                raise EvalError(f"{scan.path} line {line} has sample {spec.name}/{key[0]}/{key[1]} with seed "
+                                f"{row['seed']}, expected {want}; the folder holds another run: use another "
+                                f"--output-dir")
+            gold = golds[spec.name].get(key[0])
+            if gold is not None and str(row["answer"]) != gold:
+                raise EvalError(f"{scan.path} line {line} has gold {row['answer']!r} for {spec.name}/{key[0]}, the "
+                                f"benchmark file says {gold!r}; the folder holds a run on other data: use another "
+                                f"--output-dir")
+        for message in check.warnings(scan.path, scan.bad_lines):
+            warn(message)
+        bench.existing = {key: row for key, row in check.kept.items()
+                          if (spec.name, key[0], key[1]) in seeds}  # this shard's share
+    for source, name, spec in moves:  # every file checked: now rename/rewrite the adopted ones
+        convert = functools.partial(_modern_row, questions[spec.name], provenance["suffix"])
+        adopt_file(out_dir, name, source, convert if source == legacy_file_name(spec.slug) else None)
+        warn(f"{out_dir / source} renamed to {name} (JustRL's naming: <task>_t<T>_p<P>_n<N>-MNT<max>.jsonl)")
+        store.scan(name)
+    return out
+
+
+def _earlier_file(out_dir: Path, spec: BenchmarkSpec, name: str, earlier: dict, files: list[str]) -> str | None:
+    """This run's earlier file for ``spec`` under another name (legacy ``<slug>.jsonl``, or a smaller N
+    when N is extended) that should become ``name``; None when ``name`` itself is the file (or none)."""
+    if not earlier:  # run.json never planned this benchmark: nothing of ours to adopt
+        return None
+    target = parse_run_file_name(name)
+    candidates = []
+    legacy = legacy_file_name(spec.slug)
+    if legacy in files:
+        candidates.append(legacy)
+    for other in files:
+        parsed = parse_run_file_name(other)
+        if other != name and parsed and target and parsed[0] == target[0] and \
+                {k: v for k, v in parsed[1].items() if k != "n"} == {k: v for k, v in target[1].items() if k != "n"}:
+            if parsed[1]["n"] > target[1]["n"]:
+                raise EvalError(f"{out_dir / other} holds {parsed[1]['n']} samples per problem of {spec.name}, more "
+                                f"than the {target[1]['n']} asked; rerun with --n {spec.name}={parsed[1]['n']} (or "
+                                f"regrade with justrl-eval grade), or use another --output-dir")
+            candidates.append(other)
+    if not candidates:
+        return None
+    if name in files or len(candidates) > 1:
+        raise EvalError(f"{out_dir} holds several files for {spec.name} ({', '.join(sorted({name, *candidates}))}); "
+                        f"keep one of them (move the others away) and rerun")
+    return candidates[0]
+
+
+def _modern_row(questions: dict[str, str], suffix: str, row: dict) -> dict:
+    """A legacy row with JustRL's ``prompt`` (user message) and the rendered text in ``rendered_prompt``."""
+    if "rendered_prompt" in row:
+        return row
+    question = questions.get(str(row.get("example_id")))
+    prompt = row.get("prompt")
+    if question is None:
+        return row
+    user = question + suffix
+    out = dict(row, prompt=user, rendered_prompt=None if prompt == user else prompt)
+    return {k: out[k] for k in ROW_FIELDS if k in out} | {k: v for k, v in out.items() if k not in ROW_FIELDS}
 
 
 def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_dir: str | Path,
@@ -169,11 +299,16 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
     prints the final table (default: when ``progress``). Returns an :class:`EvalRun`; ``results`` is
     grade_run's dict (None for shards or ``grade=False``). Benchmarks stored by earlier invocations in
     the same folder keep their entries in run.json (``datasets``, ``n``, ``plan``).
+
+    The folder is locked for the whole call (a second run into it raises EvalError naming the holder).
+    File-system failures (a file in the way, read-only, permission, full disk) raise EvalError with one
+    line; samples already stored are kept and run.json records ``status: failed`` when it can be written.
     """
     started = time.perf_counter()
     protocol = protocol or Protocol()
     protocol.validate()
     specs = resolve_benchmarks(benchmarks)
+    protocol.check_benchmarks([spec.name for spec in specs])
     out_dir = Path(output_dir) / shard.dirname if shard and shard.count > 1 else Path(output_dir)
     if problems is None:
         loaded = load_problems(specs, data_dir=data_dir, cache_dir=cache_dir, offline=offline, progress=progress)
@@ -181,38 +316,70 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
         datasets = {name: info for name, (_, info) in loaded.items()}
     else:
         datasets = {spec.name: {"file": None, "sha256": None, "matches_pinned": None} for spec in specs}
+    lock = _lock_folder(out_dir, command)
+    try:
+        return _run_locked(backend, specs, out_dir, protocol, problems, datasets, shard=shard, grade=grade, mode=mode,
+                           judge=judge, workers=workers, progress=progress, summary=summary, command=command,
+                           started=started)
+    finally:
+        lock.release()
+
+
+def _lock_folder(out_dir: Path, command: list[str] | None) -> DirLock:
+    try:
+        ensure_dir(out_dir)
+        return DirLock(out_dir, command=redact_command(command) if command else None).acquire()
+    except UnsafeFileError as exc:
+        raise EvalError(str(exc)) from None
+    except OSError as exc:
+        message = describe_os_error(exc, "lock the output folder", out_dir)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and (out_dir / RUN_FILE).is_file():
+            message += f" (to regrade the run stored there: justrl-eval grade {out_dir} --output-dir ELSEWHERE)"
+        raise EvalError(message) from None
+
+
+def _run_locked(backend: Backend, specs: list[BenchmarkSpec], out_dir: Path, protocol: Protocol,
+                problems: dict[str, list[Problem]], datasets: dict, *, shard, grade, mode, judge, workers, progress,
+                summary, command, started) -> EvalRun:
     plan = plan_samples(specs, problems, protocol, shard)
+    sampling = protocol.sampling()
     provenance = {
         "schema": RUN_SCHEMA, "preset": protocol.name, "model": model_id(backend),
         "model_revision": None, "chat_template_sha256": None, "backend": None,
-        "sampling": protocol.sampling(), "seed": protocol.seed, "suffix": protocol.suffix,
+        "sampling": sampling, "seed": protocol.seed, "suffix": protocol.suffix,
         "limit": protocol.limit, "shard": str(shard) if shard else None, "versions": package_versions(),
         "command": redact_command(command) if command else None,
         "datasets": {spec.name: {**datasets[spec.name], "n": protocol.samples(spec)} for spec in specs},
         "n": {spec.name: protocol.samples(spec) for spec in specs},
         "plan": {spec.name: {"slug": spec.slug, "n": protocol.samples(spec),
+                             "file": run_file_name(spec.name, protocol.temperature, protocol.top_p,
+                                                   protocol.samples(spec), protocol.max_tokens),
                              "example_ids": [p.id for p in (problems[spec.name][: protocol.limit]
                                                             if protocol.limit else problems[spec.name])]}
                  for spec in specs},
     }
-    previous = read_run_json(out_dir)
+    try:
+        previous = read_run_json(out_dir)
+    except StoreError as exc:
+        raise EvalError(str(exc)) from None
     _check_same_run(previous, provenance, out_dir)
+    store = RunStore(out_dir)
+    try:
+        stores = _store_files(out_dir, specs, protocol, provenance, previous, problems, store, plan)
+    except StoreError as exc:
+        raise EvalError(str(exc)) from None
+    except OSError as exc:
+        raise EvalError(describe_os_error(exc, "read or rename a run-store file in", out_dir)) from None
     for key in ("datasets", "n", "plan"):
         earlier = (previous or {}).get(key)
         if isinstance(earlier, dict):
             provenance[key] = {**earlier, **provenance[key]}
-    store = RunStore(out_dir)
-    existing = {spec.slug: store.existing(spec.slug) for spec in specs}
     todo, reused = [], 0
     for sample in plan:
-        row = existing[sample.spec.slug].get((sample.problem.id, sample.sample_index))
-        if row is None:
+        if (sample.problem.id, sample.sample_index) in stores[sample.spec.name].existing:
+            reused += 1
+        else:
             todo.append(sample)
-            continue
-        if row.get("seed") is not None and int(row["seed"]) != sample.seed:
-            raise EvalError(f"{store.path(sample.spec.slug)} has sample {sample.key} with seed {row['seed']}, expected "
-                            f"{sample.seed}; the folder holds another run: use another --output-dir")
-        reused += 1
     if todo or not previous:
         described = backend.describe()  # loads a lazy backend: only when there is work to do
         provenance.update(model_revision=described.get("revision"), backend=described,
@@ -230,20 +397,26 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
 
     by_key = {s.key: s for s in todo}
     session = {"samples": 0, "tokens": 0, "uncounted": 0}
+    failure: list[OSError | StoreError] = []
 
     def on_result(result: GenerationResult) -> None:
         t0 = time.perf_counter()
         sample = by_key.get(result.key)
-        if sample is None:
+        if sample is None or failure:
             return
-        prompt = result.prompt_text if result.prompt_text is not None else sample.problem.question + protocol.suffix
+        user = protocol.user_message(sample.problem.question)
         if provenance["first_prompt"] is None:
-            provenance["first_prompt"] = prompt
-        store.append(sample.spec.slug, {
-            "benchmark": sample.spec.name, "example_id": sample.problem.id, "sample_index": sample.sample_index,
-            "prompt": prompt, "answer": sample.problem.gold, "seed": sample.seed, "response": result.text,
-            "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens})
+            provenance["first_prompt"] = result.prompt_text if result.prompt_text is not None else user
+        try:
+            store.append(stores[sample.spec.name].file, {
+                "benchmark": sample.spec.name, "example_id": _example_id(sample.problem.id),
+                "sample_index": sample.sample_index, "prompt": user, "rendered_prompt": result.prompt_text,
+                "answer": sample.problem.gold, "seed": sample.seed, "response": result.text,
+                "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens})
+        except (OSError, StoreError) as exc:
+            failure.append(exc)
+            raise
         session["samples"] += 1
         if result.completion_tokens is None:  # e.g. an OpenAI-compatible server without usage
             session["uncounted"] += 1
@@ -255,7 +428,7 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
     from justrl.evaluate.progress import LiveProgress
 
     t_gen = time.perf_counter()
-    status = "interrupted"
+    status = "failed"
     try:
         with LiveProgress(enabled=progress and bool(todo)) as live:
             for spec in specs:
@@ -268,8 +441,22 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
                                                     meta={"benchmark": s.spec.name})
                                   for s in todo], on_result)
         status = "complete" if session["samples"] == len(todo) else "incomplete"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except Exception as exc:  # a storage failure inside on_result may reach us wrapped by the backend
+        if isinstance(exc, (OSError, StoreError)) and not failure:
+            failure.append(exc)
+        if not failure:
+            raise
     finally:
-        store.close()
+        try:
+            store.close()
+        except OSError as exc:
+            failure.append(exc)
+            status = "failed"
+        if failure:
+            status = "failed"
         timings["generate"] = time.perf_counter() - t_gen
         gen_seconds = timings["generate"] if todo else 0.0
         gen.update(samples=gen["samples"] + session["samples"], completion_tokens=gen["completion_tokens"] + session["tokens"],
@@ -279,7 +466,15 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
         gen["tokens_per_second"] = (gen["completion_tokens"] / gen["wall_seconds"]
                                     if gen["wall_seconds"] and not gen["samples_without_token_counts"] else None)
         provenance.update(status=status, finished_at=_now(), generation=gen)
-        _write_run_json(out_dir, provenance)
+        try:
+            _write_run_json(out_dir, provenance)
+        except EvalError:
+            if not failure and status in ("complete", "incomplete"):
+                raise
+    if failure:
+        exc = failure[0]
+        message = str(exc) if isinstance(exc, StoreError) else describe_os_error(exc, "write", exc.filename or out_dir)
+        raise EvalError(f"{message} ({session['samples']} samples stored this session; rerun to resume)")
     if status != "complete":
         raise EvalError(f"the backend returned {session['samples']} of {len(todo)} samples; rerun the same command "
                         f"to generate the rest")
@@ -288,7 +483,11 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
         t_grade = time.perf_counter()
         from justrl.evaluate.grading import grade_run, print_summary
 
-        results = grade_run(out_dir, mode=mode, judge=judge, workers=workers, progress=progress)
+        try:
+            results = grade_run(out_dir, mode=mode, judge=judge, workers=workers, progress=progress)
+        except OSError as exc:
+            raise EvalError(describe_os_error(exc, "write the grading results in", out_dir)
+                            + "; the samples are stored: regrade with justrl-eval grade") from None
         timings["grade"] = time.perf_counter() - t_grade
         if progress if summary is None else summary:
             print_summary(results)
@@ -298,9 +497,11 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
 
 
 def _write_run_json(out_dir: Path, provenance: dict) -> None:
-    from justrl.evaluate.report import write_json_atomic
-
-    write_json_atomic(out_dir / RUN_FILE, provenance)
+    """run.json atomically (temp file + rename: a symlink planted there is replaced, never written through)."""
+    try:
+        atomic_write_json(out_dir / RUN_FILE, provenance)
+    except OSError as exc:
+        raise EvalError(describe_os_error(exc, "write", out_dir / RUN_FILE)) from None
 
 
 def demo_model_path() -> str | None:

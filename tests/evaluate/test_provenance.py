@@ -82,7 +82,7 @@ class _NoUsageBackend:
 def test_unknown_token_counts_stay_unknown(benchmarks_dir, tmp_path):
     run = run_eval(_NoUsageBackend(), "AIME24", output_dir=tmp_path, protocol=Protocol(n=2, limit=2, max_tokens=8),
                    data_dir=benchmarks_dir, progress=False)
-    rows = [json.loads(x) for x in (tmp_path / "aime24.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (tmp_path / "aime24_t0.7_p0.9_n2-MNT8.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(r["completion_tokens"] is None and r["prompt_tokens"] is None for r in rows)
     gen = run.provenance["generation"]
     assert gen["samples_without_token_counts"] == 4 and gen["tokens_per_second"] is None
