@@ -16,12 +16,20 @@ re-sent to a replacement, so a batch always completes.
 Workers are kept between sessions (start-up costs about a second because of sympy) and closed by
 :meth:`WorkerPool.close`. A process that forks after creating a pool does not reuse its parent's
 workers. Not for Windows (pipes are passed by file descriptor).
+
+Workers die with their parent, however it ends (SIGTERM, SIGKILL, a crash): on Linux each worker
+asks the kernel for SIGKILL when its parent goes (``prctl(PR_SET_PDEATHSIG)``, through ctypes), and
+every worker also runs a watchdog thread that exits when its parent process id changes (other
+systems, and the moment before the prctl call). The kernel ties PR_SET_PDEATHSIG to the *thread*
+that created the child (prctl(2)), so workers are always started from one long-lived launcher
+thread: a short-lived thread that happens to need a worker cannot take it down when it ends.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -36,6 +44,8 @@ from multiprocessing.connection import Connection, wait
 START_TIMEOUT = 120.0  # seconds a new worker may take to import its checker and run the warm-up
 WORKER_MEMORY_MB = 4096  # address-space limit per worker (MiB); a call past it fails with MemoryError
 MAX_BATCH = 16  # calls sent to one worker at once (each still has its own deadline)
+WATCHDOG_INTERVAL = 0.5  # seconds between a worker's checks that its parent is still alive
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 _BOOT = (
     "import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
@@ -65,6 +75,48 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class _Launcher:
+    """One daemon thread per process that starts every worker (see the module docstring)."""
+
+    _lock = threading.Lock()
+    _instance: _Launcher | None = None
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="justrl-verify-launcher", daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def get(cls) -> _Launcher:
+        with cls._lock:
+            if cls._instance is None or cls._instance.pid != os.getpid() or not cls._instance.thread.is_alive():
+                cls._instance = cls()  # first use, or a forked child (threads do not survive fork)
+            return cls._instance
+
+    def _serve(self) -> None:
+        while True:
+            func, box, done = self.requests.get()
+            try:
+                box.append((True, func()))
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+                box.append((False, exc))
+            done.set()
+
+    def run(self, func):
+        """``func()`` on the launcher thread; its result, or its exception raised here."""
+        if threading.current_thread() is self.thread:
+            return func()
+        box: list = []
+        done = threading.Event()
+        self.requests.put((func, box, done))
+        done.wait()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+
 class _Worker:
     """One worker process and its two pipe ends; not thread-safe (owned by one session at a time)."""
 
@@ -73,10 +125,11 @@ class _Worker:
         from_child_r, from_child_w = os.pipe()
         self.stderr = tempfile.TemporaryFile()
         args = [sys.executable, "-c", _BOOT, json.dumps(sys.path), str(to_child_r), str(from_child_w), checker,
-                json.dumps(list(warmup) if warmup is not None else None), str(memory_mb)]
+                json.dumps(list(warmup) if warmup is not None else None), str(memory_mb), str(os.getpid())]
         try:
-            self.proc = subprocess.Popen(args, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=self.stderr, close_fds=True)
+            self.proc = _Launcher.get().run(lambda: subprocess.Popen(
+                args, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=self.stderr, close_fds=True))
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
@@ -392,9 +445,32 @@ def _limit_memory(megabytes: int) -> None:
         pass
 
 
+def _die_with_parent(parent: int) -> None:
+    """Exit when the parent process goes: PR_SET_PDEATHSIG (Linux) and a watchdog thread (everywhere)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the prctl call took effect
+        os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCHDOG_INTERVAL)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def _worker_main(argv: list[str]) -> None:
     """Worker process: serve ``[(i, (key, args)), ...]`` batches, answering ``("result", key, status, value)``."""
-    read_fd, write_fd, checker, warmup, memory_mb = argv
+    read_fd, write_fd, checker, warmup, memory_mb, parent = argv
+    _die_with_parent(int(parent))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _limit_memory(int(memory_mb))
     inbox = Connection(int(read_fd), writable=False)

@@ -190,3 +190,73 @@ def test_close_stops_idle_workers(pool_of):
         time.sleep(0.05)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+# -- workers die with their parent ------------------------------------------------------------------
+
+PARENT_SCRIPT = """
+import sys, time
+from justrl.verify.pool import WorkerPool
+pool = WorkerPool("tests.verify.test_pool:echo")
+session = pool.session(workers=2, timeout=900)
+for key in ("a", "b"):
+    session.submit(key, (key, 600.0))  # both workers busy (not reading their pipes) when the parent dies
+deadline = time.monotonic() + 120
+while sum(len(w.inflight) for w in session.workers) < 2 and time.monotonic() < deadline:
+    session.poll(0.05)
+print(" ".join(str(w.proc.pid) for w in session.workers), flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie awaiting its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+def test_workers_die_when_their_parent_is_killed(sig):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+    try:
+        line = parent.stdout.readline()
+        workers = [int(p) for p in line.split()]
+        assert workers and all(_alive(p) for p in workers), line
+        parent.send_signal(sig)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in workers), "verifier workers outlived their parent"
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def test_a_worker_started_from_a_short_lived_thread_outlives_the_thread(pool_of):
+    import threading
+
+    pool = pool_of("echo")
+    first: list = []
+    thread = threading.Thread(target=lambda: first.append(pool.call(("t",), timeout=30)))
+    thread.start()
+    thread.join()
+    time.sleep(0.3)  # PR_SET_PDEATHSIG would have fired by now if it were tied to that thread
+    pid = first[0].value[1]
+    assert _alive(pid)
+    again = pool.call(("u",), timeout=30)
+    assert again == Outcome("ok", ("u", pid)), "the same worker served the next call"
