@@ -223,6 +223,13 @@ _TRAILING_PROSE = re.compile(
 )
 
 
+def _sentence():
+    # imported on use: justrl.verify.lenient imports this module (its package __init__ loads the engine)
+    from justrl.verify.lenient import sentence
+
+    return sentence
+
+
 def _from_statement(text: str) -> Extraction | None:
     # a final-answer statement sits at the end of a response: look backwards from the last "answer"
     tail_start = max(0, len(text) - 20_000)
@@ -259,6 +266,10 @@ def _from_statement(text: str) -> Extraction | None:
         if prose is not None:
             segment = segment[: prose.start()]
     answer = _clean_statement(segment)
+    if answer and math is None and _sentence().is_prose(answer):
+        value = _sentence().sentence_value(segment.lstrip("*: "))  # "Answer: the angle measures **75 degrees**" -> 75 degrees
+        if value:
+            answer = _clean_statement(value)
     if not answer or len(answer) > 300:
         return None
     return Extraction(answer, "statement")
@@ -278,6 +289,83 @@ def _bare_answer(text: str) -> Extraction | None:
     return Extraction(_clean_statement(stripped), "bare")
 
 
+_GSM_LINE = re.compile(r"^\s*(?:####|A\s*:|Ans\s*[:.])\s*(?P<v>\S.{0,200}?)\s*$")
+_CONCLUSIVE = re.compile(
+    r"^\W*(?:so|thus|hence|therefore|finally|consequently|altogether|overall|in\s+(?:conclusion|total|summary|all)"
+    r"|as\s+a\s+result|this\s+(?:means|gives|shows)|we\s+conclude|the\s+(?:final\s+)?(?:answer|result)"
+    r"|the\s+(?:right|correct)\s+(?:answer|choice|option))\b",
+    re.IGNORECASE,
+)
+_THE_X_IS = re.compile(r"^\W*the\s+[^.?!]{1,80}?\b(?:is|are|equals)\b", re.IGNORECASE)
+# a final line that asks, plans or offers to go on is no conclusion ("Let me know if you'd like me to continue")
+_NOT_FINAL = re.compile(
+    r"\?\s*\W*$|\b(?:let\s+me|let's|let\s+us|I\s+will|I'll|we\s+will|we'll|we\s+need|next|continue|would\s+you|"
+    r"if\s+you|you\s+(?:can|may|might)|should\s+I|need\s+to|to\s+be\s+continued|remains\s+to|then\s+we)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=[A-Z*])")
+MAX_FINAL_LINE = 600  # a final line longer than this is a paragraph, not a statement
+
+
+def _final_sentence(text: str) -> tuple[str, bool] | None:
+    """The response's last sentence, and whether it is its whole line (a line of its own after the
+    working); None when the last line is too long to be one statement."""
+    end = len(text)
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    start = max(text.rfind("\n", 0, end) + 1, end - MAX_FINAL_LINE)
+    if start > 0 and text[start - 1] != "\n":
+        return None  # the last line is longer than MAX_FINAL_LINE
+    line = text[start:end].strip()
+    if not line:
+        return None
+    # sentence boundaries outside math spans only
+    last = 0
+    in_math = False
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "$":
+            in_math = not in_math
+        elif not in_math and ch in ".!" and i + 1 < len(line) and line[i + 1] == " ":
+            j = i + 1
+            while j < len(line) and line[j] == " ":
+                j += 1
+            if j < len(line) and (line[j].isupper() or line[j] == "*") and not line[max(0, i - 1)].isdigit():
+                last = j
+        i += 1
+    return line[last:], last == 0 and start > 0
+
+
+def _from_final_line(text: str) -> Extraction | None:
+    """An unboxed response whose very end states its answer: "So the number of marbles is **41**.",
+    "#### 19", "Thus the ratio is $\\frac{2}{7}$.". Only the final sentence of the final line is read, and
+    it must be that whole line (after earlier lines of working) or mark its value in bold; a question,
+    a plan or an offer to continue there is no answer, and so is one cut off mid-formula."""
+    found = _final_sentence(text)
+    if found is None:
+        return None
+    sentence, own_line = found
+    gsm = _GSM_LINE.match(sentence)
+    if gsm is not None:
+        value = _clean_statement(gsm.group("v"))
+        return Extraction(value, "statement") if value and len(value) <= 300 else None
+    if _NOT_FINAL.search(sentence) or _DANGLING_END.search(sentence.rstrip(".!*$ ")):
+        return None
+    if sentence.count("$") % 2 or sentence.rstrip().endswith((",", ":", ";")):
+        return None  # an open math span or a clause that goes on: cut off
+    if _CONCLUSIVE.match(sentence) is None and _THE_X_IS.match(sentence) is None:
+        return None
+    if not own_line and "**" not in sentence:
+        # the working's last sentence in the same paragraph ("..., so there are 12 ways.") is no
+        # committed answer; a conclusion on a line of its own, or a bold value, is
+        return None
+    value = _sentence().sentence_value(sentence)
+    if value is None or not value.strip() or len(value) > 300:
+        return None
+    return Extraction(value, "statement")
+
+
 def extract_final_answer(response: str) -> Extraction:
     """Find the final answer of ``response`` (see the module docstring for the rules). Never raises."""
     if len(response) > MAX_RESPONSE_CHARS:
@@ -289,7 +377,7 @@ def extract_final_answer(response: str) -> Extraction:
         return Extraction(None, "truncated")  # thinking never finished
     if think_close >= 0:
         after = text[think_close + len("</think>") :]
-        found = _from_boxes(after) or _from_statement(after)
+        found = _from_boxes(after) or _from_statement(after) or _from_final_line(after)
         if found is not None:
             return found
     found = _from_boxes(text)
@@ -298,4 +386,4 @@ def extract_final_answer(response: str) -> Extraction:
     found = _from_statement(text)
     if found is not None:
         return found
-    return _bare_answer(text) or Extraction(None, "no_answer")
+    return _bare_answer(text) or _from_final_line(text) or Extraction(None, "no_answer")

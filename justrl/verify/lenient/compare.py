@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from justrl.verify.lenient.normalize import compact, unwrap_text
+from justrl.verify.lenient.normalize import compact, normalize, unwrap_text
 from justrl.verify.lenient.numbers import decimal_tolerance, parse_rational
 from justrl.verify.lenient.numeric import compile_atom, numeric_equal, numeric_equation_equal
+from justrl.verify.lenient.sentence import is_prose, sentence_value
 from justrl.verify.lenient.structure import (
     Assign,
     Atom,
@@ -35,6 +36,7 @@ from justrl.verify.lenient.structure import (
     Text,
     Union,
     letter_of,
+    parse_structure,
 )
 from justrl.verify.lenient.units import strip_trailing_units
 
@@ -75,6 +77,7 @@ class Comparer:
     def __init__(self, symbolic: bool):
         self.symbolic = symbolic
         self.unparsed = False  # set when an atom could not be parsed by any path
+        self._top = True  # restatements (sentence, right side of an equation) are read at the top only
 
     # ---- atoms -----------------------------------------------------------------------------
     def atom_equal(self, gold: str, resp: str) -> bool:
@@ -128,6 +131,47 @@ class Comparer:
 
     # ---- structures ------------------------------------------------------------------------
     def equal(self, g, r) -> bool:
+        """Whether response structure ``r`` states gold structure ``g``.
+
+        At the top level only, a response that restates its value is read for that value when the
+        direct comparison fails: a sentence (:func:`.sentence.sentence_value`) and an equation whose
+        left side is not a bare name (``\\cos B = \\frac{3}{5}``, see :meth:`right_side`).
+        """
+        if not self._top:
+            return self.kind_equal(g, r)
+        self._top = False
+        try:
+            return self.kind_equal(g, r) or self.restated(g, r)
+        finally:
+            self._top = True
+
+    def restated(self, g, r) -> bool:
+        """The comparison of ``g`` with the value a sentence or an equation ``r`` states (top level)."""
+        if isinstance(g, Text):
+            return False  # a text gold is compared as text, never read out of a sentence
+        if isinstance(r, Equation):
+            return not isinstance(g, (Equation, Assign)) and self.right_side(g, r)
+        prose = r.text if isinstance(r, Atom) else (r.raw or r.text) if isinstance(r, Text) else None
+        if prose is None or not is_prose(prose):
+            return False
+        value = sentence_value(prose)
+        if value is None or compact(value) == compact(prose):
+            return False
+        node = parse_structure(normalize(value))
+        if isinstance(node, Equation):
+            return not isinstance(g, (Equation, Assign)) and self.right_side(g, node)
+        return self.kind_equal(g, node)
+
+    def right_side(self, g, r: Equation) -> bool:
+        """``h(g(2)) = 11``, ``p+q = 9``: the right side is the answer; a left side that is a number
+        expression must equal it too (``\\log_3 81 = 4`` passes for 4, ``2+2 = 5`` fails for 5)."""
+        if not self.kind_equal(g, parse_structure(r.rhs)):
+            return False
+        if _is_constant(r.lhs):
+            return self.kind_equal(g, parse_structure(r.lhs))
+        return True
+
+    def kind_equal(self, g, r) -> bool:
         if isinstance(g, Assign):
             if isinstance(r, Assign):
                 return compact(g.name) == compact(r.name) and self.equal(g.value, r.value)
@@ -246,6 +290,23 @@ class Comparer:
         if isinstance(node, (Atom, Text)):
             return letter_of(node.text.upper() if isinstance(node, Text) else node.text)
         return None
+
+
+def _is_constant(text: str) -> bool:
+    """Whether ``text`` is a number expression without variables (``\\log_3 81``, ``2+2``)."""
+    prepared = _prep_atom(text)
+    if parse_rational(prepared) is not None:
+        return True
+    tree = compile_atom(prepared)
+    return tree is not None and not _has_var(tree)
+
+
+def _has_var(tree) -> bool:
+    if not isinstance(tree, tuple):
+        return False
+    if tree and tree[0] == "var":
+        return True
+    return any(_has_var(part) for part in tree[1:])
 
 
 def _flatten(items) -> list:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from justrl.verify.lenient.sentence import number_from_words
 from justrl.verify.lenient.units import strip_text_unit
 
 _BARE_UNIT = re.compile(
@@ -41,6 +42,83 @@ _SPACING = re.compile(r"(?<!\\)\\[,;:! ]|\\q?quad\b|\\hspace\s*\{[^{}]*\}|\\disp
 _SIZING = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 
 
+_UNICODE = {
+    "π": "\\pi ", "∞": "\\infty ", "≠": "\\ne ", "∪": "\\cup ", "∩": "\\cap ", "∈": "\\in ", "ℝ": "\\mathbb{R}",
+    "÷": "\\div ", "±": "\\pm ", "∓": "\\mp ", "θ": "\\theta ", "α": "\\alpha ", "β": "\\beta ", "γ": "\\gamma ",
+    "φ": "\\phi ", "λ": "\\lambda ", "μ": "\\mu ", "σ": "\\sigma ", "ω": "\\omega ", "Δ": "\\Delta ", "′": "'",
+    "–": "-", "—": "-", "∅": "\\varnothing ", "⋅": "\\cdot ", "∗": "*", "∖": "\\setminus ",
+}
+_VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5), "⅗": (3, 5),
+           "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
+_SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9",
+                 "⁻": "-", "⁺": "+", "ⁿ": "n"}
+_ORDINAL = re.compile(r"(?<=\d)\s*(?:\^\s*\{?\s*(?:\\text\s*\{\s*(?:st|nd|rd|th)\s*\}|st|nd|rd|th)\s*\}?|(?:st|nd|rd|th)\b)")
+_WORDS_ONLY = re.compile(r"^[A-Za-z][A-Za-z \-]*$")
+
+
+def replace_unicode(s: str) -> str:
+    """Unicode mathematics as LaTeX: ``π`` -> ``\\pi``, ``√75`` -> ``\\sqrt{75}``, ``x²`` -> ``x^{2}``,
+    ``½`` -> ``\\frac{1}{2}``, ``−`` ``×`` ``·`` ``≤`` ``≥`` (one pass, linear)."""
+    if s.isascii():
+        return s
+    out: list[str] = []
+    i, n = 0, len(s)
+    while i < n:
+        ch = s[i]
+        if ch in _SUPERSCRIPTS:
+            j = i
+            while j < n and s[j] in _SUPERSCRIPTS:
+                j += 1
+            out.append("^{" + "".join(_SUPERSCRIPTS[c] for c in s[i:j]) + "}")
+            i = j
+            continue
+        if ch in _VULGAR:
+            p, q = _VULGAR[ch]
+            out.append(f"\\frac{{{p}}}{{{q}}}")
+        elif ch == "√" or ch == "∛":
+            root = "\\sqrt" if ch == "√" else "\\sqrt[3]"
+            j = i + 1
+            while j < n and s[j] == " ":
+                j += 1
+            k = j
+            while k < n and (s[k].isdigit() or s[k] == "."):
+                k += 1
+            if k == j and k < n and s[k].isalpha() and s[k].isascii():
+                k += 1
+            if k > j:
+                out.append(root + "{" + s[j:k] + "}")
+                i = k
+                continue
+            if j < n and s[j] == "(":
+                depth = 0
+                for k in range(j, min(n, j + 2000)):
+                    depth += {"(": 1, ")": -1}.get(s[k], 0)
+                    if depth == 0:
+                        out.append(root + "{" + s[j + 1 : k] + "}")
+                        i = k + 1
+                        break
+                else:
+                    out.append(root + " ")
+                    i = j
+                continue
+            out.append(root + " ")
+        else:
+            out.append(_UNICODE.get(ch, ch))
+        i += 1
+    return "".join(out)
+
+
+def number_words_to_digits(s: str) -> str:
+    """An answer that is only number words (``seven``, ``twenty-one``, ``\\text{three}``) as digits."""
+    plain = s.strip()
+    if plain.startswith("\\text{") and plain.endswith("}"):
+        plain = plain[6:-1].strip()
+    if not plain or len(plain) > 80 or not _WORDS_ONLY.match(plain):
+        return s
+    value = number_from_words(plain)
+    return str(value) if value is not None else s
+
+
 def strip_delimiters(s: str) -> str:
     """Remove math-mode delimiters anywhere (answers like ``$69$,$84$`` become ``69,84``)."""
     s = s.replace("\\(", " ").replace("\\)", " ").replace("\\[", " ").replace("\\]", " ")
@@ -50,7 +128,7 @@ def strip_delimiters(s: str) -> str:
 
 def normalize(s: str) -> str:
     """Normalise an answer string (see the module docstring). Pure and linear-ish in ``len(s)``."""
-    s = " ".join(strip_delimiters(s).split())  # one space per run: no regex below meets a long run
+    s = " ".join(replace_unicode(strip_delimiters(s)).split())  # one space per run: no regex below meets a long run
     cut = s.find("\\approx")
     if cut > 0:
         s = s[:cut].strip()  # "\frac{1}{3} \approx 0.333": the exact part is the answer
@@ -64,6 +142,7 @@ def normalize(s: str) -> str:
     s = s.replace("≤", "\\le").replace("≥", "\\ge").replace("−", "-").replace("×", "\\times").replace("·", "\\cdot")
     s = s.replace("\\infin", "\\infty").replace("\\emptyset", "\\varnothing")
     s = strip_text_unit(s)
+    s = _ORDINAL.sub("", s) if ("st" in s or "nd" in s or "rd" in s or "th" in s) else s
     s = _BARE_UNIT.sub("", s)
     s = _SPACING.sub(" ", s)
     s = s.replace("~", " ")
@@ -77,6 +156,7 @@ def normalize(s: str) -> str:
     s = s.rstrip(".").strip()
     if s.endswith("\\\\"):
         s = s[:-2].strip()
+    s = number_words_to_digits(s)
     if _THOUSANDS_WHOLE.match(s.replace(" ", "")):
         s = s.replace(",", "").replace(" ", "")
     return s

@@ -9,6 +9,8 @@ braces, integer powers (``2^{99}``, ``10^{-3}``), and factorials (``26!``). Anyt
 
 ``decimal_tolerance(s)`` tells whether a gold is written as a decimal, and the half-unit of its last
 stated digit: ``0.33`` -> 0.005, ``4.5e33`` -> 0.05e33, ``1.6`` -> 0.05; exact golds return None.
+A gold with a single significant digit (``0.1``, ``3e8``) gets half a unit of the digit after it
+(``0.1`` -> 0.005, ``3e8`` -> 0.05e8): half a unit of its only digit would be up to 50% of the value.
 """
 
 from __future__ import annotations
@@ -238,4 +240,10 @@ def decimal_tolerance(s: str) -> Fraction | None:
     exponent = int(exp_text) if exp_text is not None else 0
     if abs(exponent) > MAX_E_EXPONENT:
         return None
-    return Fraction(1, 2) * Fraction(10) ** (exponent - len(frac))
+    last_digit = exponent - len(frac)
+    significant = len(((m.group("int") or "") + frac).lstrip("0"))
+    if significant <= 1:
+        # One significant digit (0.1, 3e8, 0.05): half a unit of that digit would accept 1/7 for 0.1
+        # (a 43% error). Such a gold is read as exact in its next digit: +-5% of 0.1, +-1.7% of 3e8.
+        last_digit -= 1
+    return Fraction(1, 2) * Fraction(10) ** last_digit
