@@ -57,6 +57,10 @@ def _run_parser() -> argparse.ArgumentParser:
     v.add_argument("--data-parallel", type=int, help="engines (default: visible GPUs / tensor parallel size)")
     v.add_argument("--gpu-memory-utilization", type=float)
     v.add_argument("--max-model-len", type=int)
+    v.add_argument("--enforce-eager", action="store_true", help="no CUDA graphs (JustRL's generation setting)")
+    v.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="any vllm.LLM / EngineArgs argument, repeatable; VALUE is JSON (256, true, {...}) or a "
+                        "string, e.g. --engine-arg max_num_seqs=256")
     return p
 
 
@@ -88,15 +92,21 @@ def _backend(name: str, model: str | None, args, *, judge: bool = False):
     from justrl.evaluate.backends import LazyBackend
 
     name = _auto_backend() if name == "auto" else name
+    if not judge and name != "vllm" and (getattr(args, "engine_arg", None) or getattr(args, "enforce_eager", False)):
+        from justrl.evaluate.backends import BackendError
+
+        raise BackendError(f"--engine-arg and --enforce-eager apply to the vllm backend only (the backend is {name}); "
+                           f"drop them or pass --backend vllm")
     if name == "hf":
         from justrl.evaluate.backends.hf import resolve_model_source
 
         resolve_model_source(model)
         return LazyBackend("hf", str(model), lambda: _build(name, model, args, judge))
     if name == "vllm":
-        from justrl.evaluate.backends.vllm import _import_vllm
+        from justrl.evaluate.backends.vllm import check_engine_args, parse_engine_args, require_vllm
 
-        _import_vllm()
+        require_vllm()
+        check_engine_args(parse_engine_args(getattr(args, "engine_arg", None)) if not judge else {})
         if not model:
             return _build(name, model, args, judge)  # raises the one-line error
         return LazyBackend("vllm", str(model), lambda: _build(name, model, args, judge))
@@ -115,11 +125,25 @@ def _build(name: str, model: str | None, args, judge: bool):
                             base_url=args.judge_base_url if judge else args.base_url,
                             api_key=getattr(args, "api_key", None), concurrency=getattr(args, "concurrency", 16),
                             max_retries=getattr(args, "max_retries", 6))
-    extra = {k: getattr(args, k, None) for k in ("gpu_memory_utilization", "max_model_len")}
     return make_backend("vllm", model=model, revision=None if judge else getattr(args, "revision", None),
                         tensor_parallel_size=getattr(args, "tensor_parallel_size", 1),
-                        data_parallel=getattr(args, "data_parallel", None),
-                        **{k: v for k, v in extra.items() if v is not None})
+                        data_parallel=getattr(args, "data_parallel", None), **_vllm_engine_args(args, judge))
+
+
+def _vllm_engine_args(args, judge: bool) -> dict:
+    """vllm.LLM keywords from the flags: --gpu-memory-utilization, --max-model-len, --enforce-eager, then
+    every --engine-arg KEY=VALUE (which wins). The judge engine gets none of the generation engine's
+    (``grade`` has no such flags; a judge is a different model)."""
+    if judge:
+        return {}
+    from justrl.evaluate.backends.vllm import parse_engine_args
+
+    out = {k: getattr(args, k, None) for k in ("gpu_memory_utilization", "max_model_len")}
+    out = {k: v for k, v in out.items() if v is not None}
+    if getattr(args, "enforce_eager", False):
+        out["enforce_eager"] = True
+    out.update(parse_engine_args(getattr(args, "engine_arg", None)))
+    return out
 
 
 def _judge(args):
@@ -158,14 +182,27 @@ def _cmd_run(argv: list[str]) -> int:
     backend = _backend(args.backend, args.model, args)
     try:
         run = run_eval(backend, args.benchmarks, output_dir=out, protocol=protocol, data_dir=args.data_dir,
-                       cache_dir=args.cache_dir, offline=args.offline, shard=shard, grade=not args.no_grade,
-                       mode=args.mode, judge=judge, workers=args.workers, progress=not args.quiet,
-                       command=["justrl-eval", *argv])
+                       cache_dir=args.cache_dir, offline=args.offline, shard=shard, grade=False,
+                       progress=not args.quiet, command=["justrl-eval", *argv])
     finally:
-        backend.close()
+        backend.close()  # the generation engine gives its GPU memory back before a judge engine starts
+    results = None
+    if not args.no_grade and not (shard and shard.count > 1):
+        results = _grade_folder(args, run.out_dir, judge)
     print(f"{run.out_dir}: {run.planned} samples planned, {run.reused} already stored, {run.generated} generated"
-          + ("" if run.results is None else f"; results in {run.out_dir / 'results.json'}"), file=sys.stderr)
+          + ("" if results is None else f"; results in {run.out_dir / 'results.json'}"), file=sys.stderr)
     return 0
+
+
+def _grade_folder(args, out_dir: Path, judge):
+    """Grade a finished run folder after generation (the generation backend is closed by then), as
+    ``run_eval(grade=True)`` would; prints the summary unless --quiet."""
+    from justrl.evaluate.grading import grade_run, print_summary
+
+    results = grade_run(out_dir, mode=args.mode, judge=judge, workers=args.workers, progress=not args.quiet)
+    if not args.quiet:
+        print_summary(results)
+    return results
 
 
 def _cmd_grade(argv: list[str]) -> int:

@@ -141,3 +141,21 @@ def test_connection_refused_is_retried_then_reported():
 def test_configuration_errors(kwargs, match):
     with pytest.raises(BackendError, match=match):
         OpenAIBackend(**kwargs)
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ({"content": "The answer is \\boxed{4}."}, "The answer is \\boxed{4}."),
+    ({"content": "\\boxed{4}", "reasoning_content": "2+2 is 4."}, "<think>2+2 is 4.</think>\\boxed{4}"),
+    ({"content": "\\boxed{4}", "reasoning": "2+2 is 4."}, "<think>2+2 is 4.</think>\\boxed{4}"),
+    ({"content": None, "reasoning_content": "still thinking"}, "<think>still thinking"),
+    ({"content": "", "reasoning_content": "still thinking"}, "<think>still thinking"),
+    ({"content": "\\boxed{4}", "reasoning_content": ""}, "\\boxed{4}"),
+    ({"content": None}, ""),
+], ids=["content-only", "reasoning-and-content", "reasoning-key", "reasoning-only-cut-off", "empty-content",
+        "empty-reasoning", "nothing"])
+def test_reply_keeps_reasoning_content_in_front_of_the_content(message, expected):
+    from justrl.evaluate.backends.openai import _parse
+
+    reply = {"choices": [{"message": {"role": "assistant", **message}, "finish_reason": "stop"}],
+             "usage": {"prompt_tokens": 3, "completion_tokens": 5}}
+    assert _parse("k", reply).text == expected

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from justrl.evaluate.backends import BackendError, missing_extra, template_sha256
 from justrl.evaluate.backends.base import GenerationRequest, GenerationResult
+from justrl.evaluate.backends.context import check_context, model_context_limit
 
 DEFAULT_BATCH_SIZE = 16
 
@@ -158,26 +159,29 @@ class HFBackend:
 
     def generate(self, requests: list[GenerationRequest],
                  on_result: Callable[[GenerationResult], None]) -> None:
-        """Generate in batches of ``batch_size`` (requests grouped by prompt length); each batch's results
-        are delivered as soon as the batch finishes."""
+        """Generate in batches of ``batch_size`` (requests grouped by prompt length). Each sample is
+        delivered as soon as it finishes (EOS or its ``max_tokens``), not when its whole batch does, so
+        progress moves per sample even on a CPU. Before anything is generated, every prompt + max_tokens
+        is checked against the model's context window (:class:`BackendError`, one line)."""
         torch, _ = _import_torch_transformers()
         prepared = []
         for req in requests:
             text = self.render(req.messages)
             prepared.append((req, text, self._encode(text)))
+        check_context(((len(ids), req.sampling.max_tokens) for req, _, ids in prepared),
+                      model_context_limit(self.model.config), model=self.model_id)
         prepared.sort(key=lambda item: len(item[2]))
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.inference_mode():
                 for start in range(0, len(prepared), self.batch_size):
-                    for result in self._generate_batch(torch, prepared[start:start + self.batch_size]):
-                        on_result(result)
+                    self._generate_batch(torch, prepared[start:start + self.batch_size], on_result)
         finally:
             if was_training:
                 self.model.train()
 
-    def _generate_batch(self, torch, batch) -> list[GenerationResult]:
+    def _generate_batch(self, torch, batch, on_result: Callable[[GenerationResult], None]) -> None:
         device = self.model.device
         size = len(batch)
         width = max(len(ids) for _, _, ids in batch)
@@ -220,20 +224,21 @@ class HFBackend:
                     reasons[i] = "stop"
                 elif len(tokens[i]) >= limits[i]:
                     reasons[i] = "length"
+                if reasons[i] is not None:
+                    on_result(self._result(batch[i], tokens[i], reasons[i]))
             if all(r is not None for r in reasons):
                 break
             done = torch.tensor([r is not None for r in reasons], device=device)
             step_ids = torch.where(done, torch.full_like(chosen, self.pad_id), chosen)[:, None]
             attention = torch.cat([attention, torch.ones((size, 1), dtype=attention.dtype, device=device)], dim=1)
             positions = positions[:, -1:] + 1
-        results = []
-        for i, (req, text, ids) in enumerate(batch):
-            body = tokens[i][:-1] if reasons[i] == "stop" else tokens[i]
-            results.append(GenerationResult(
-                key=req.key, text=self.tokenizer.decode(body, skip_special_tokens=True),
-                finish_reason=reasons[i] or "length", prompt_tokens=len(ids), completion_tokens=len(tokens[i]),
-                prompt_text=text))
-        return results
+
+    def _result(self, item, tokens: list[int], reason: str) -> GenerationResult:
+        req, text, ids = item
+        body = tokens[:-1] if reason == "stop" else tokens
+        return GenerationResult(key=req.key, text=self.tokenizer.decode(body, skip_special_tokens=True),
+                                finish_reason=reason, prompt_tokens=len(ids), completion_tokens=len(tokens),
+                                prompt_text=text)
 
     def describe(self) -> dict:
         """Provenance. ``revision``: the hub commit, or for a local model (no hub revision) the content

@@ -6,7 +6,9 @@ up to the server), ``concurrency`` requests in flight from a thread pool. Failur
 transient (HTTP 429 and 5xx, refused or dropped connections, timeouts) are retried up to
 ``max_retries`` times with exponential backoff and jitter (``Retry-After`` is honoured); other HTTP
 errors (400, 401, 404, ...) stop the run with one line naming the server's message. The server renders
-the chat template, so rows keep the user message as their ``prompt``.
+the chat template, so rows keep the user message as their ``prompt``. A reply's ``reasoning_content``
+(servers with a reasoning parser) is kept: the response is ``<think>REASONING</think>CONTENT``
+(:func:`combine_reasoning`).
 """
 
 from __future__ import annotations
@@ -126,13 +128,25 @@ class OpenAIBackend:
         """Nothing to release: connections are per request."""
 
 
+def combine_reasoning(content: str | None, reasoning: str | None) -> str:
+    """The response as JustRL's models print it: a server with a reasoning parser (``vllm serve
+    --reasoning-parser deepseek_r1``, SGLang, DeepSeek's API) splits ``<think>...</think>`` off into
+    ``reasoning_content`` (or ``reasoning``); put it back in front as ``<think>REASONING</think>CONTENT``.
+    Without reasoning the content is returned unchanged; reasoning alone (cut off while thinking) gives
+    ``<think>REASONING`` with no closing tag, as the model's own output would read."""
+    content = content or ""
+    if not reasoning:
+        return content
+    if not content:
+        return f"<think>{reasoning}"
+    return f"<think>{reasoning}</think>{content}"
+
+
 def _parse(key: str, reply: dict) -> GenerationResult:
     try:
         choice = reply["choices"][0]
         message = choice.get("message") or {}
-        text = message.get("content")
-        if text is None:
-            text = message.get("reasoning_content") or ""
+        text = combine_reasoning(message.get("content"), message.get("reasoning_content") or message.get("reasoning"))
         usage = reply.get("usage") or {}
     except (KeyError, IndexError, TypeError, AttributeError):
         raise _Retryable("the server's reply has no choices[0].message") from None
