@@ -7,8 +7,9 @@ On a terminal they draw rich bars; otherwise (nohup, Slurm, ``| tee``) they prin
 Rates are honest (:class:`RateMeter`):
 
 * counted over this session only (resumed samples show as done but never as speed);
-* start-up excluded: the clock starts at the first completion (model loading and the first batch are not
-  in the rate), so the rate and ETA are "unknown" until a second completion arrives;
+* start-up excluded: the clock starts at the first completion (model loading and the first batch, i.e.
+  completions within 0.25 s of the first, are not in the rate), so the rate and ETA are "unknown" until
+  a later completion arrives;
 * ETA = remaining / rate, the rate averaged since that first completion (bursty batches do not produce
   ETAs of a second; rich's own ETA extrapolates from the last instant and does);
 * tokens/s over a recent window (``window`` s), frozen when the row finishes instead of decaying.
@@ -44,6 +45,8 @@ class RateMeter:
     ``clock`` is injectable for tests (default :func:`time.monotonic`); times are seconds.
     """
 
+    BURST = 0.25  # completions this close to the first one count as its batch (excluded from the rate)
+
     def __init__(self, total: int, done: int = 0, *, window: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.total = int(total)
@@ -54,6 +57,7 @@ class RateMeter:
         self.clock = clock
         self.started = clock()
         self._first: tuple[float, int] | None = None  # (time, session count) at the first completion
+        self._burst_start = 0.0
         self._last: float | None = None
         self._events: deque[tuple[float, int]] = deque(maxlen=4096)  # (time, tokens)
 
@@ -70,7 +74,10 @@ class RateMeter:
         now = self.clock()
         self.session += count
         self.tokens += tokens or 0
-        if self._first is None:
+        if self._first is None or now - self._burst_start <= self.BURST:
+            # the first completion, and any that finish with it (a batch), mark the start of the clock
+            if self._first is None:
+                self._burst_start = now
             self._first = (now, self.session)
         self._last = now
         self._events.append((now, tokens or 0))

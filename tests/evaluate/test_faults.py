@@ -12,11 +12,11 @@ import sys
 import time
 
 import pytest
+from fake_store_backend import FakeBackend, problems, rows
 
 from justrl.benchmarks import BENCHMARKS, BenchmarkError
-from justrl.benchmarks.loaders import Problem, read_problems
+from justrl.benchmarks.loaders import read_problems
 from justrl.evaluate import files as files_mod
-from justrl.evaluate.backends.base import GenerationResult
 from justrl.evaluate.files import DirLock
 from justrl.evaluate.protocol import Protocol, ProtocolError
 from justrl.evaluate.runner import EvalError, run_eval
@@ -26,43 +26,9 @@ PROTOCOL = Protocol(n=2, max_tokens=8, seed=1)
 AIME = run_file_name("AIME24", 0.7, 0.9, 2, 8)  # aime24_t0.7_p0.9_n2-MNT8.jsonl
 
 
-def problems(count: int = 3, bench: str = "AIME24") -> dict[str, list[Problem]]:
-    return {bench: [Problem(str(i), f"What is {i}+1?", str(i + 1)) for i in range(count)]}
-
-
-class FakeBackend:
-    """Answers every request from its seed; renders the prompt like a chat template would."""
-
-    name = "fake"
-    model_id = "fake/model"
-
-    def __init__(self, stop_after: int | None = None) -> None:
-        self.stop_after = stop_after
-        self.requests = 0
-
-    def generate(self, requests, on_result):
-        for r in requests:
-            if self.stop_after is not None and self.requests >= self.stop_after:
-                raise KeyboardInterrupt
-            self.requests += 1
-            content = r.messages[0]["content"]
-            on_result(GenerationResult(r.key, f"seed {r.sampling.seed} \\boxed{{1}}", "stop", 5, 7,
-                                       prompt_text=f"<user>{content}<assistant>"))
-
-    def describe(self):
-        return {"backend": "fake", "model": self.model_id, "revision": None, "chat_template_sha256": None}
-
-    def close(self):
-        pass
-
-
 def run(out, backend=None, protocol=PROTOCOL, probs=None, **kw):
     return run_eval(backend or FakeBackend(), "AIME24", output_dir=out, protocol=protocol,
                     problems=probs or problems(), progress=False, grade=False, **kw)
-
-
-def rows(path):
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
 def snapshot(folder):
