@@ -1,17 +1,26 @@
-"""Optional LLM-judge fallback (e.g. CompassVerifier-3B) for samples the rule verifier rejected.
+"""LLM-judge layer (e.g. CompassVerifier-3B) on top of a rule grader, in two documented protocols.
 
-The judge runs through any generation backend (:class:`justrl.evaluate.backends.base.Backend`). It is
-asked only about rule-incorrect samples that *have* a final answer (``Verdict.extracted`` is not None):
-a response without a final answer cannot be rescued. Its verdicts are reported as their own layer
-(rule-only, judge-added, final) so the rule numbers stay visible.
+The judge runs through any generation backend (:class:`justrl.evaluate.backends.base.Backend`), decodes
+greedily, and its verdicts are reported as their own layer (rule-only, judge-added, final).
 
-Prompt: the three-way protocol CompassVerifier was trained for (question, standard answer, candidate
-answer; reply A = correct, B = incorrect, C = invalid), as JustRL's ``evals/grade.py`` uses it. The
-candidate is the response's last ``tail_chars`` characters (the reasoning's end and its final
-answer), which bounds the judge's input; JustRL sends whole responses (up to 31,744 tokens).
-Decoding is greedy. Parsing (:func:`parse_judgement`): the reply's first letter-word decides
-(``A``/``CORRECT`` -> correct; ``B``/``INCORRECT``/``C``/``INVALID`` -> incorrect); anything else is
-"unparsed" and counts as incorrect.
+``protocol="justrl"`` — JustRL's ``evals/grade.py`` exactly (thunlp/JustRL commit cf444e9), used by
+``--grader justrl``:
+
+* asked about **every** rule failure (no box and cut-off responses included);
+* the prompt is CompassVerifier's own ``CV_PROMPT`` byte for byte (:data:`COMPASS_VERIFIER_PROMPT`,
+  from open-compass/CompassVerifier ``src/prompts.py`` at commit 2d7cba6, the prompt the model was
+  trained on and the one its model card shows; JustRL's ``grade.py`` holds an identical copy), sent
+  as one user message through the judge's chat template, with the **whole** response as the candidate;
+* the question is empty by default (``question="empty"``: JustRL reads ``question`` from rows that have
+  no such key, so every prompt carries ``""``); ``question="real"`` sends the problem instead;
+* up to 2,048 reply tokens (JustRL's ``SamplingParams(temperature=0.0, max_tokens=2048)``);
+* correct iff the reply, after Python's ``str.strip()``, is exactly ``"A"`` (anything else, including
+  ``"A: CORRECT"`` or ``"**A**"``, is incorrect).
+
+``protocol="lenient"`` — justrl's earlier judge, kept as documented: asked only about rule failures
+that *have* a final answer, a reworded three-way prompt (:data:`JUDGE_PROMPT`), the question given,
+the response's last ``tail_chars`` characters, 64 reply tokens, and the reply's first letter-word
+decides (:func:`parse_judgement`).
 """
 
 from __future__ import annotations
@@ -47,6 +56,60 @@ Reply with the letter only.
 Judging the correctness of the candidate's answer:
 """
 
+# open-compass/CompassVerifier, src/prompts.py (commit 2d7cba6df0b21f9c6121786ac1e5770c68473598), CV_PROMPT,
+# byte for byte (sha256 of the template text: COMPASS_VERIFIER_PROMPT_SHA256). Lines 2, 10 and 21 end in a
+# space in the original; they are spelled out so no editor strips them. Placeholders: {question},
+# {gold_answer}, {llm_response}; "{{}}" renders as "{}".
+_CV_LINES = (
+    "",
+    "Please as a grading expert, judge whether the final answers given by the candidates below are consistent "
+    "with the standard answers, that is, whether the candidates answered correctly. ",
+    "Here are some evaluation criteria:",
+    "1. Please refer to the given standard answer. You don't need to re-generate the answer to the question "
+    "because the standard answer has been given. You only need to judge whether the candidate's answer is "
+    "consistent with the standard answer according to the form of the question. THE STANDARD ANSWER IS ALWAYS "
+    "CORRECT AND THE QUESTION IS PERFECTLY VALID. NEVER QUESTION THEM.",
+    "2. ONLY compare the FINAL ANSWER - COMPLETELY IGNORE any potential errors in the REASONING PROCESSES.",
+    "3. Some answers may be expressed in different ways, such as some answers may be a mathematical expression, "
+    "some answers may be a textual description, as long as the meaning expressed is the same. Before making a "
+    "judgment, please understand the question and the standard answer first, and then judge whether the "
+    "candidate's answer is correct.",
+    "4. Some answers may consist of multiple items, such as multiple-choice questions, multiple-select questions, "
+    "fill-in-the-blank questions, etc. Regardless of the question type, the final answer will be considered "
+    "correct as long as it matches the standard answer, regardless of whether the reasoning process is correct. "
+    "For multiple-select questions and multi-blank fill-in-the-blank questions, all corresponding options or "
+    "blanks must be answered correctly and match the standard answer exactly to be deemed correct.",
+    "5. If the prediction is given with \\boxed{{}}, please ignore the \\boxed{{}} and only judge whether the "
+    "candidate's answer is consistent with the standard answer.",
+    "6. If the candidate's answer is invalid (e.g., incomplete (cut off mid-response), lots of unnormal "
+    "repetitive content, or irrelevant to the question, saying it can't answer the question because some "
+    "irresistible factors, like ethical issues, no enough information, etc.), select option C (INVALID).Please "
+    "judge whether the following answers are consistent with the standard answer based on the above criteria. "
+    "Grade the predicted answer of this new question as one of:",
+    "A: CORRECT ",
+    "B: INCORRECT",
+    "C: INVALID",
+    'Just return the letters "A", "B", or "C", with no text around it.',
+    "Here is your task. Simply reply with either CORRECT, INCORRECT, or INVALID. Don't apologize or correct "
+    "yourself if there was a mistake; we are just trying to grade the answer.",
+    "<Original Question Begin>:",
+    "{question}",
+    "<Original Question End>",
+    "<Standard Answer Begin>:",
+    "{gold_answer}",
+    "<Standard Answer End>",
+    "<Candidate's Answer Begin>: ",
+    "{llm_response}",
+    "<Candidate's Answer End>",
+    "Judging the correctness of the candidate's answer:",
+    "",
+)
+COMPASS_VERIFIER_PROMPT = "\n".join(_CV_LINES)
+COMPASS_VERIFIER_PROMPT_SHA256 = "aee9c27520639ca543f0b5077164dc32c1976be0f16c87bee7055f3b7ba45e72"
+JUSTRL_JUDGE_MAX_TOKENS = 2048  # JustRL evals/grade.py: SamplingParams(temperature=0.0, max_tokens=2048)
+PROTOCOLS = ("justrl", "lenient")
+QUESTION_MODES = ("empty", "real")
+
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 _WORDS = {"a": "correct", "correct": "correct", "b": "incorrect", "incorrect": "incorrect",
           "c": "invalid", "invalid": "invalid"}
@@ -73,6 +136,13 @@ class JudgeVerdict:
         return self.label == "correct"
 
 
+def parse_justrl_judgement(text: str) -> str:
+    """JustRL's reading of a reply: "correct" iff ``text.strip() == "A"``; otherwise "incorrect" for a bare
+    "B", "invalid" for a bare "C", and "unparsed" for anything else (all three count as incorrect)."""
+    reply = text.strip()
+    return {"A": "correct", "B": "incorrect", "C": "invalid"}.get(reply, "unparsed")
+
+
 def parse_judgement(text: str) -> str:
     """Map a judge reply to "correct" / "incorrect" / "invalid" / "unparsed" by its first word.
 
@@ -88,22 +158,52 @@ def parse_judgement(text: str) -> str:
 
 
 class Judge:
-    """Ask a backend-served judge model about samples; see the module docstring for the protocol."""
+    """Ask a backend-served judge model about samples; see the module docstring for the two protocols.
 
-    def __init__(self, backend: Backend, *, model: str | None = None, max_tokens: int = 64,
-                 tail_chars: int = 8000, prompt: str = JUDGE_PROMPT) -> None:
+    ``max_tokens`` and ``tail_chars`` default to the protocol's (justrl: 2,048 and the whole response;
+    lenient: 64 and 8,000 characters). ``question`` ("empty" or "real") applies to the justrl protocol.
+    """
+
+    def __init__(self, backend: Backend, *, model: str | None = None, protocol: str = "lenient",
+                 question: str = "empty", max_tokens: int | None = None, tail_chars: int | None = None,
+                 prompt: str | None = None) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown judge protocol {protocol!r}; choose {' or '.join(PROTOCOLS)}")
+        if question not in QUESTION_MODES:
+            raise ValueError(f"unknown judge question mode {question!r}; choose {' or '.join(QUESTION_MODES)}")
+        justrl = protocol == "justrl"
         self.backend = backend
         self.model = model
-        self.max_tokens = max_tokens
-        self.tail_chars = tail_chars
-        self.prompt = prompt
+        self.protocol = protocol
+        self.question = question
+        self.max_tokens = max_tokens if max_tokens is not None else (JUSTRL_JUDGE_MAX_TOKENS if justrl else 64)
+        self.tail_chars = tail_chars if tail_chars is not None or justrl else 8000
+        self.prompt = prompt if prompt is not None else (COMPASS_VERIFIER_PROMPT if justrl else JUDGE_PROMPT)
+
+    def with_protocol(self, protocol: str, question: str = "empty") -> Judge:
+        """The same backend and model under ``protocol`` with that protocol's defaults."""
+        return Judge(self.backend, model=self.model, protocol=protocol, question=question)
+
+    def wants(self, rule_correct: bool, extracted: str | None) -> bool:
+        """Whether this protocol asks about a sample with that rule verdict (justrl: every rule failure;
+        lenient: rule failures with a final answer)."""
+        if rule_correct:
+            return False
+        return self.protocol == "justrl" or extracted is not None
 
     def render(self, item: JudgeItem) -> str:
         """The user message sent to the judge for ``item``."""
         response = item.response
-        if len(response) > self.tail_chars:
+        if self.tail_chars is not None and len(response) > self.tail_chars:
             response = "[...]" + response[-self.tail_chars:]
+        if self.protocol == "justrl":
+            question = item.question if self.question == "real" else ""
+            return self.prompt.format(question=question, gold_answer=item.gold, llm_response=response)
         return self.prompt.format(question=item.question, gold=item.gold, response=response)
+
+    def parse(self, text: str) -> str:
+        """The protocol's label for a reply."""
+        return parse_justrl_judgement(text) if self.protocol == "justrl" else parse_judgement(text)
 
     def requests(self, items: list[JudgeItem]) -> list[GenerationRequest]:
         """One greedy request per item, keyed ``judge/<position>``."""
@@ -127,13 +227,18 @@ class Judge:
         verdicts = []
         for i in range(len(items)):
             raw = replies.get(f"judge/{i}", "")
-            verdicts.append(JudgeVerdict(parse_judgement(raw), raw))
+            verdicts.append(JudgeVerdict(self.parse(raw), raw))
         return verdicts
 
     def describe(self) -> dict:
         """Provenance for results.json: the judge backend's own description plus our settings."""
-        info = {"model": self.model, "max_tokens": self.max_tokens, "tail_chars": self.tail_chars,
-                "protocol": "CompassVerifier A/B/C"}
+        info = {"model": self.model, "protocol": self.protocol, "max_tokens": self.max_tokens,
+                "tail_chars": self.tail_chars,
+                "prompt": "CompassVerifier CV_PROMPT (byte for byte)" if self.prompt == COMPASS_VERIFIER_PROMPT
+                else "justrl reworded A/B/C prompt" if self.prompt == JUDGE_PROMPT else "custom",
+                "question": self.question if self.protocol == "justrl" else "real",
+                "asked": "every rule failure" if self.protocol == "justrl" else "rule failures with a final answer",
+                "correct_if": 'reply.strip() == "A"' if self.protocol == "justrl" else "first word A or CORRECT"}
         try:
             info["backend"] = self.backend.describe()
         except Exception as exc:  # provenance must never break grading
