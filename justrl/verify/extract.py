@@ -296,10 +296,23 @@ _CONCLUSIVE = re.compile(
     r"|the\s+(?:right|correct)\s+(?:answer|choice|option))\b",
     re.IGNORECASE,
 )
-_THE_X_IS = re.compile(r"^\W*the\s+[^.?!]{1,80}?\b(?:is|are|equals)\b", re.IGNORECASE)
+_THE_X_IS = re.compile(r"^\W*the\s+[^.?!,;]{1,80}?\b(?:is|are|equals)\b", re.IGNORECASE)
+# a sentence that opens like working, not like a conclusion
+_WORKING_OPENER = re.compile(
+    r"^\W*(?:since|because|if|when|let|first|second|next|now|to|using|given|suppose|assume|note|recall|consider"
+    r"|substitut\w*|plug\w*|then|we\s+(?:can|need|have\s+to|must|want|substitute|plug|start|begin|try))\b",
+    re.IGNORECASE,
+)
+# the line before a bare final value that announces it ("That leaves:", "The total is:")
+_ANNOUNCES = re.compile(
+    r"\b(?:leaves?|left|total|result|answer|remains?|final|gives?|get|obtain|equals?|is|are)\b\W{0,3}:\s*$", re.IGNORECASE
+)
+_CLAUSE_BREAK = re.compile(r"[,;]|\b(?:so|then|hence|thus|and\s+so)\b", re.IGNORECASE)
+_MATH_SPAN = re.compile(r"\$[^$]*\$")
+_CURRENCY = re.compile(r"\$(?=\d)")
 # a final line that asks, plans or offers to go on is no conclusion ("Let me know if you'd like me to continue")
 _NOT_FINAL = re.compile(
-    r"\?\s*\W*$|\b(?:let\s+me|let's|let\s+us|I\s+will|I'll|we\s+will|we'll|we\s+need|next|continue|would\s+you|"
+    r"\?\W*$|\b(?:let\s+me|let's|let\s+us|I\s+will|I'll|we\s+will|we'll|we\s+need|next|continue|would\s+you|"
     r"if\s+you|you\s+(?:can|may|might)|should\s+I|need\s+to|to\s+be\s+continued|remains\s+to|then\s+we)\b",
     re.IGNORECASE,
 )
@@ -307,9 +320,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=[A-Z*])")
 MAX_FINAL_LINE = 600  # a final line longer than this is a paragraph, not a statement
 
 
-def _final_sentence(text: str) -> tuple[str, bool] | None:
-    """The response's last sentence, and whether it is its whole line (a line of its own after the
-    working); None when the last line is too long to be one statement."""
+def _final_sentence(text: str) -> tuple[str, bool, bool, str] | None:
+    """The response's last sentence; whether it is its whole line after earlier lines of working;
+    whether it is the whole response; and the line before it. None when the last line is too long."""
     end = len(text)
     while end > 0 and text[end - 1].isspace():
         end -= 1
@@ -319,6 +332,8 @@ def _final_sentence(text: str) -> tuple[str, bool] | None:
     line = text[start:end].strip()
     if not line:
         return None
+    if line.count("$") % 2 and _CURRENCY.search(line):
+        line = _CURRENCY.sub("", line)  # "made $22 from pizza sales": a price, not a math span
     # sentence boundaries outside math spans only
     last = 0
     in_math = False
@@ -334,7 +349,11 @@ def _final_sentence(text: str) -> tuple[str, bool] | None:
             if j < len(line) and (line[j].isupper() or line[j] == "*") and not line[max(0, i - 1)].isdigit():
                 last = j
         i += 1
-    return line[last:], last == 0 and start > 0
+    prev_end = start - 1
+    while prev_end > 0 and text[prev_end - 1].isspace():
+        prev_end -= 1
+    previous = text[max(text.rfind("\n", 0, prev_end) + 1, prev_end - 200) : prev_end] if prev_end > 0 else ""
+    return line[last:], last == 0 and start > 0, last == 0 and start == 0, previous
 
 
 def _from_final_line(text: str) -> Extraction | None:
@@ -345,7 +364,7 @@ def _from_final_line(text: str) -> Extraction | None:
     found = _final_sentence(text)
     if found is None:
         return None
-    sentence, own_line = found
+    sentence, own_line, whole, previous = found
     gsm = _GSM_LINE.match(sentence)
     if gsm is not None:
         value = _clean_statement(gsm.group("v"))
@@ -354,11 +373,20 @@ def _from_final_line(text: str) -> Extraction | None:
         return None
     if sentence.count("$") % 2 or sentence.rstrip().endswith((",", ":", ";")):
         return None  # an open math span or a clause that goes on: cut off
-    if _CONCLUSIVE.match(sentence) is None and _THE_X_IS.match(sentence) is None:
-        return None
-    if not own_line and "**" not in sentence:
+    if own_line and len(sentence) <= 60 and not _sentence().is_prose(sentence) and _ANNOUNCES.search(previous):
+        value = _clean_statement(sentence)  # "That leaves:\n2"
+        return Extraction(value, "statement") if value else None
+    conclusive = _CONCLUSIVE.match(sentence) is not None or _THE_X_IS.match(sentence) is not None
+    if own_line:
+        # a line of its own after the working: a conclusion, or a plain statement of one value
+        if not conclusive and (_WORKING_OPENER.match(sentence) or not sentence.rstrip("*$ ").endswith((".", "!"))):
+            return None
+    elif whole:
+        if _THE_X_IS.match(sentence) is None or _CLAUSE_BREAK.search(_MATH_SPAN.sub("", sentence)):
+            return None  # a one-sentence response answers only as "The <quantity> is <value>.", one clause
+    elif not (conclusive and "**" in sentence):
         # the working's last sentence in the same paragraph ("..., so there are 12 ways.") is no
-        # committed answer; a conclusion on a line of its own, or a bold value, is
+        # committed answer; a conclusion with a bold value is
         return None
     value = _sentence().sentence_value(sentence)
     if value is None or not value.strip() or len(value) > 300:

@@ -149,6 +149,11 @@ class Comparer:
         """The comparison of ``g`` with the value a sentence or an equation ``r`` states (top level)."""
         if isinstance(g, Text):
             return False  # a text gold is compared as text, never read out of a sentence
+        g_set, r_set = _bare_set(g), _bare_set(r)
+        if g_set is not None or r_set is not None:  # a gold {0,2,4} written without \\{ \\}
+            return self.kind_equal(g_set or g, r_set or r)
+        if isinstance(g, Letter) and isinstance(r, Equation):  # (D) $x^2-8x+16=0$: a letter and its option
+            return letter_of(f"{r.lhs} = {r.rhs}") == g.letter
         if isinstance(r, Equation):
             return not isinstance(g, (Equation, Assign)) and self.right_side(g, r)
         prose = r.text if isinstance(r, Atom) else (r.raw or r.text) if isinstance(r, Text) else None
@@ -290,6 +295,25 @@ class Comparer:
         if isinstance(node, (Atom, Text)):
             return letter_of(node.text.upper() if isinstance(node, Text) else node.text)
         return None
+
+
+def _bare_set(node):
+    """``{0,2,4}`` (an Atom with bare braces around a list) as the set ``\\{0,2,4\\}``, else None.
+
+    A single braced number (``{42}``) is a group, not a set, unless the other side is a set: the
+    caller only uses this when the other side is compared as a set anyway.
+    """
+    if not isinstance(node, Atom):
+        return None
+    text = node.text.strip()
+    if len(text) < 2 or text[0] != "{" or text[-1] != "}" or text.startswith("{}"):
+        return None
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth == 0 and i != len(text) - 1:
+            return None  # {a}{b}: two groups, not one set
+    return parse_structure("\\{" + text[1:-1] + "\\}")
 
 
 def _is_constant(text: str) -> bool:

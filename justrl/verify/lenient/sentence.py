@@ -34,6 +34,7 @@ _LEAD_WORDS = re.compile(
 _NUMBER = re.compile(r"(?<![\w.\\^_])[-−]?\d+(?:[.,]\d+)*(?:\s*/\s*\d+)?(?![\w])|(?<![\w\\])[-−]?\d+(?=(?:st|nd|rd|th)\b)")
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
 _TEXT_GROUP = re.compile(r"\\[A-Za-z]+\s*\{[^{}]*\}|\\[A-Za-z]+")
+_TEXT_WRAPPER = re.compile(r"\\(?:text|textnormal|textrm|mbox|mathrm|textit|emph)\s*\{([^{}]*)\}")
 _LETTER_CHOICE = re.compile(r"^\(?\s*[A-E]\s*\)?$")
 NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -164,6 +165,7 @@ def sentence_value(text: str) -> str | None:
             words = number_from_words(value)
             return str(words) if words is not None else value
         return value
+    text = _TEXT_WRAPPER.sub(lambda m: m.group(1), text)  # \text{The smallest } k \text{ is } 12
     after = _after_copula(text)
     if after is not None:
         return after
