@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,12 +166,64 @@ def vista(mirrors: Path) -> Iterator[dict]:
             }
 
 
+CS336_COMMIT = "1474a43693c419f2a19f517ae08bde9c1460d731"
+CS336_FILES = {
+    ("Qwen2.5-Math-1.5B (base, R1-zero prompt)", "math500"): ("outputs/qwen2.5-math-1.5b/math500_hf/results.jsonl", 130),
+    ("Qwen2.5-Math-1.5B-Instruct (R1-zero prompt)", "math500"): (
+        "outputs/qwen2.5-math-1.5b-inst/math500_hf/results.jsonl", 40),
+    ("Qwen2.5-Math-1.5B (base, R1-zero prompt)", "gsm8k"): ("outputs/qwen2.5-math-1.5b/gsm8k_local/results.jsonl", 60),
+}
+
+
+def last_boxed(text: str) -> str:
+    """The brace-matched content of the last ``\\boxed{`` in a reference solution ('' if none)."""
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return ""
+    i = start + len("\\boxed{")
+    depth = 1
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i:j]
+    return ""
+
+
+def cs336(mirrors: Path) -> Iterator[dict]:
+    repo = mirrors / "donglinkang2021+cs336-assignment5-alignment" / "repo"
+    for (model, bench), (path, n) in CS336_FILES.items():
+        lines = git_show(repo, CS336_COMMIT, path).splitlines()
+        rows = [dict(json.loads(line), _idx=i) for i, line in enumerate(lines) if line.strip()]
+        for r in sample(rows, n, f"cs336:{model}:{bench}"):
+            ref = r["ground_truth"]
+            gold = ref.rsplit("####", 1)[1].strip() if bench == "gsm8k" else last_boxed(ref)
+            m = re.search(r"\nUser: (.*)\nAssistant: <think>", r["prompt"], re.S)
+            metrics = r["metrics"] if isinstance(r["metrics"], dict) else {}
+            if isinstance(r["metrics"], str):  # some files store the dict's repr
+                metrics = {"answer_reward": 1.0 if "'answer_reward': 1.0" in r["metrics"] else 0.0}
+            yield {
+                "id": f"cs336-{model.split()[0].lower()}-{'base' if 'base' in model else 'inst'}-{bench}-{r['_idx']}",
+                "source": f"donglinkang2021/cs336-assignment5-alignment@{CS336_COMMIT}:{path}",
+                "model": model,
+                "benchmark": bench,
+                "question": m.group(1) if m else "",
+                "response": r["response"],
+                "gold": gold,
+                "published": metrics.get("answer_reward") == 1.0,
+            }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirrors", type=Path, required=True, help="folder holding owner+name/repo bare mirrors")
     ap.add_argument("--out", type=Path, default=HERE / "candidates.jsonl")
     args = ap.parse_args()
-    records = [*prime(args.mirrors), *tora(args.mirrors), *gsm(args.mirrors), *vista(args.mirrors)]
+    records = [
+        *prime(args.mirrors), *tora(args.mirrors), *gsm(args.mirrors), *vista(args.mirrors), *cs336(args.mirrors)
+    ]
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)), "duplicate ids"
     with args.out.open("w", encoding="utf-8") as f:

@@ -32,6 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 T, F = True, False
+_B = "cs336-qwen2.5-math-1.5b-base-"
+_I = "cs336-qwen2.5-math-1.5b-instruct-inst-"
 # id -> (label, note)
 HAND: dict[str, tuple[bool, str]] = {
     "prime-qwen2.5-math-7b-instruct-minerva_math-50": (T, "boxed 1/360000 equals the decimal gold 2.7778e-6 to its precision"),
@@ -98,7 +100,101 @@ HAND: dict[str, tuple[bool, str]] = {
     "mathvista-bard-759": (T, "'The nail is about **2 inches** long.' (question: to the nearest inch)"),
     "mathvista-bard-730": (T, "'The market share of KLA is highest in **2019**', then context and a sign-off"),
     "mathvista-llava-789": (T, "single sentence 'The sum of the values of posse and mortar is 10.'"),
+    # Qwen2.5-Math-1.5B (base / Instruct) with the R1-zero <think>/<answer> prompt (CS336 logs)
+    _B + "math500-289": (T, 'answer tags hold {"answer": 16}'),
+    _B + "math500-393": (T, '<answer> holds \\frac{3}{4} inside a <script type="math/tex"> wrapper'),
+    _B + "math500-187": (T, "<answer> 7 </answer>"),
+    _B + "math500-344": (T, "ends '(answer) $a = 5$' then '####' and 5"),
+    _B + "math500-492": (T, "<answer> $y = -2x$ </answer>"),
+    _B + "math500-253": (T, "<answer> 3/24 = 1/8 </answer>: the value after the last '='"),
+    _B + "math500-31": (T, "<answer> So, sqrt(242) = ... = 11\\sqrt{2}. </answer>"),
+    _B + "math500-38": (T, "\\boxed{\\text{2000 calories}}"),
+    _B + "math500-463": (T, "final statement 'undefined for exactly two values of x' (number word) for gold 2"),
+    _B + "math500-77": (T, "<answer>$4$</answer>"),
+    _B + "math500-121": (T, "<answer> $x = 6$ </answer>"),
+    _B + "math500-395": (F, "<answer> <insert the answer here>: no answer; what Math-Verify reads is working"),
+    _B + "math500-261": (T, "last line '$\\angle B = 76^\\circ$.'"),
+    _B + "math500-457": (T, "'Answer: 54的模6为0 ... Therefore, 54 (mod 6) = 0.' (question: the remainder of 54 mod 6)"),
+    _B + "math500-265": (T, "answer 4005 stated in <answer>; then the model invents a new User turn"),
+    _B + "math500-363": (T, "<answer> ... Therefore, x = 2.</answer>"),
+    _B + "math500-280": (T, "'<answer> Answer: $8$' answers the question; then the model invents a new problem (answered 9)"),
+    _B + "math500-459": (T, "\\boxed{18.90} answers the question; then an invented new problem, cut off"),
+    _B + "math500-46": (T, "\\boxed{6} and 'answer> 6'; then an invented new User turn answered 195"),
+    _B + "math500-411": (T, "\\boxed{60} answers the question; then an invented new problem, cut off"),
+    _B + "gsm8k-1311": (T, "<answer> 594 </answer>"),
+    _B + "gsm8k-185": (T, "<answer> ... the total number of apples picked by both of them is 20 + 10 = 30 apples.</answer>"),
+    _B + "gsm8k-707": (T, "<answer> 8% </answer> for gold 8 (the question asks for a percent)"),
+    _B + "gsm8k-947": (T, "<answer> Jasmine has 13 stickers at the end. </answer>"),
+    _B + "gsm8k-695": (T, "'Answer: There are 5 8 point bucks.' (5 is the count, 8 names the bucks)"),
+    _B + "gsm8k-1276": (T, "<answer> James needs to buy 70 feet of crepe paper. </answer>"),
+    _B + "gsm8k-910": (T, "<answer> The two farms together have 700 acres. </answer>"),
+    _B + "gsm8k-809": (T, "<answer> 50 </answer>"),
+    _B + "gsm8k-918": (T, "<answer>56 students</answer>"),
+    _B + "gsm8k-9": (T, "<answer> ... we make a final total of equaling $460.</answer>"),
+    _B + "gsm8k-1291": (T, "'Sarah has 54 pens / 2 = 27 pens.' then unrelated text the model invents"),
+    _B + "gsm8k-818": (T, "<answer> ... Therefore, Joe has 40 - 8 - 16 = 16 cars left.</answer>"),
+    _B + "gsm8k-558": (T, "<answer> ... Peter's locker is 12/4 = 3 cubic inches. </answer>"),
+    _B + "gsm8k-512": (T, "<answer> ... she will need to drink a total of 2 * 60 = 120 ml of water.</answer>"),
+    _B + "gsm8k-210": (T, "\\boxed{10} answers the question; then the model invents a new problem and boxes 700 for it"),
+    _B + "gsm8k-142": (T, "'$20 multiplied by 7 is $140.' then noise and an invented new problem"),
+    _B + "gsm8k-772": (T, "'Answer: 6 hours ... x 100 = 50 percent.' then an invented new problem, cut off"),
+    _I + "math500-121": (F, "cut off in the working"),
+    _I + "math500-6": (F, "degenerates into noise with no answer"),
+    _I + "math500-20": (F, "degenerates into '== == ...' with no answer"),
+    _I + "math500-419": (F, "states the vector, then is cut off in the middle of verifying it (unfinished)"),
+    _I + "math500-444": (F, "boxes 1/2, then noise, then boxes 1/4: the last answer given is 1/4"),
+    _I + "math500-414": (T, "'The final answer is $\\boxed{10}$.' amid noise; no competing answer"),
+    _I + "math500-28": (T, "last box -2+7i amid noise; no competing answer"),
+    _I + "math500-24": (T, "'the interest rate ... is \\boxed{10\\%}' then noise"),
+    _I + "math500-61": (T, "ends 'The final answer is $\\boxed{-256}$.' after noise"),
+    _I + "math500-146": (T, "boxed sqrt(3)/3, then repeated closing tags"),
+    _I + "math500-217": (T, "'The answer is \\boxed{11111111100}.' then noise restating the task"),
+    _I + "math500-492": (T, "\\boxed{y = -2x} then noise"),
+    _I + "math500-291": (T, "boxed 63 twice, then a few noise words"),
+    _I + "math500-160": (T, "repeats 'The greater of the two integers is \\boxed{18}' until cut off"),
+    _I + "math500-116": (T, "boxed 2, '< answer > 2', 'The final answer is $\\boxed{2}$.'"),
 }
+
+# Read and found right as both verifiers had it, where the published grade differs: the CS336 logs'
+# answer_reward needs the R1-zero format as well as the answer, so it rejects correct answers that
+# miss "</think> <answer>" (every one of these was read; all are correct).
+VERIFIERS_RIGHT: frozenset[str] = frozenset({
+    _B + "math500-106",
+    _B + "math500-449",
+    _B + "math500-86",
+    _B + "math500-440",
+    _B + "math500-479",
+    _B + "math500-314",
+    _B + "math500-0",
+    _B + "math500-135",
+    _B + "math500-441",
+    _B + "math500-474",
+    _B + "math500-276",
+    _B + "math500-155",
+    _B + "math500-95",
+    _B + "math500-178",
+    _B + "math500-42",
+    _B + "math500-2",
+    _B + "math500-414",
+    _B + "math500-350",
+    _B + "math500-337",
+    _I + "math500-325",
+    _I + "math500-83",
+    _I + "math500-446",
+    _I + "math500-114",
+    _I + "math500-85",
+    _I + "math500-442",
+    _I + "math500-403",
+    _I + "math500-417",
+    _I + "math500-122",
+    _B + "gsm8k-188",
+    _B + "gsm8k-444",
+    _B + "gsm8k-1157",
+    _B + "gsm8k-797",
+    _B + "gsm8k-1078",
+    _B + "gsm8k-1197",
+    _B + "gsm8k-528",
+})
 
 EXCLUDED: dict[str, str] = {
     "prime-qwen2.5-math-7b-instruct-gaokao2023en-167": "empty gold in the published log",
@@ -111,6 +207,10 @@ EXCLUDED: dict[str, str] = {
     "prime-qwen2.5-math-7b-instruct-minerva_math-52": (
         "48.3 Angstrom against an integer gold 48 with no rounding asked: a grader's taste"
     ),
+    _B + "gsm8k-1172": "ends 'she will have counted 3 + 6 + 12 + 24 + 48 clouds': right value, never evaluated",
+    _B + "gsm8k-216": "garbled answer tag ('Output error! ... $220 remains ...') left open",
+    _B + "gsm8k-1280": "states 7, then says the question is missing information and starts again",
+    _B + "math500-476": "'The answer is approximately 500 feet' then concludes 200 (the gold): two answers",
 }
 
 
@@ -143,6 +243,10 @@ def main() -> None:
             by = "hand"
         elif agree:
             label, by = v["j"], "agree"
+        elif rec["id"] in VERIFIERS_RIGHT:
+            assert v["j"] == v["m"], rec["id"]
+            label, by = v["j"], "hand"
+            note = "correct answer; the published reward also demands the R1-zero answer format"
         elif rec["id"].startswith("gsm-"):
             label = gsm_label(rec["response"], rec["gold"])
             assert label is not None and label == rec["published"], rec["id"]
