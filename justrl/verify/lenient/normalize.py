@@ -122,8 +122,8 @@ def number_words_to_digits(s: str) -> str:
 def strip_delimiters(s: str) -> str:
     """Remove math-mode delimiters anywhere (answers like ``$69$,$84$`` become ``69,84``)."""
     s = s.replace("\\(", " ").replace("\\)", " ").replace("\\[", " ").replace("\\]", " ")
-    s = s.replace("$$", " ").replace("\\$", "\x00").replace("$", " ").replace("\x00", "\\$")
-    return s
+    # an escaped dollar (a price) is kept; split/join, so no sentinel character can collide with the text
+    return "\\$".join(part.replace("$", " ") for part in s.split("\\$"))
 
 
 def normalize(s: str) -> str:
