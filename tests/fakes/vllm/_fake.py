@@ -292,6 +292,10 @@ class LLM:
             outputs.append(RequestOutput(str(i), ids, completions, True))
         return outputs
 
+    def reset_prefix_cache(self) -> bool:
+        EVENTS.append(("reset_prefix_cache",))
+        return True
+
     def apply_model(self, func):
         return [func(self.llm_engine.model_executor.model)]  # AttributeError with V1 multiprocessing
 
