@@ -119,9 +119,10 @@ class RateMeter:
         if self._first is None or len(self._events) < 2:
             return None
         end = self._end(now)
-        recent = list(self._events)[-3]
+        events = list(self._events)
+        recent = events[-min(3, len(events))]
         start = max(self._first[0], min(end - self.window, recent[0]))
-        tokens = sum(tok for t, tok in self._events if t > start)
+        tokens = sum(tok for t, tok in events if t > start)
         span = end - start
         if span <= 0 or tokens <= 0:
             return None
@@ -145,7 +146,10 @@ class _Ticker:
 
     def _loop(self, interval: float, emit: Callable[[], None]) -> None:
         while not self._stop.wait(interval):
-            emit()
+            try:
+                emit()
+            except Exception:  # a progress line must never print a traceback into the run's log
+                pass
 
     def start(self) -> None:
         self._thread.start()

@@ -83,6 +83,15 @@ def test_tokens_per_second_freezes_when_the_row_finishes():
     assert meter.tokens_per_second() == final and meter.eta() == 0.0
 
 
+def test_tokens_per_second_from_two_completions():
+    clock = Clock()
+    meter = RateMeter(4, clock=clock)
+    meter.add(1, 100)
+    clock.t = 2.0
+    meter.add(1, 100)
+    assert meter.tokens_per_second() == pytest.approx(50.0)
+
+
 def test_tokens_per_second_is_a_recent_window():
     clock = Clock()
     meter = RateMeter(1000, window=10.0, clock=clock)

@@ -68,8 +68,8 @@ def test_killed_run_resumes_to_the_same_rows(tiny_model, benchmarks_dir, tmp_pat
     partial = rows_by_key(out)
     assert 3 <= len(partial) < 12
     # a crash in the middle of a write leaves a torn line behind
-    with (out / "aime24.jsonl").open("a") as fh:
-        fh.write('{"benchmark": "AIME24", "example_id": "3", "sample_ind')
+    with sorted(out.glob("*.jsonl"))[0].open("a") as fh:
+        fh.write('{"benchmark": "AIME24", "example_id": 3, "sample_ind')
     assert json.loads((out / "run.json").read_text())["status"] == "running"
 
     resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
