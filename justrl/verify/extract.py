@@ -327,7 +327,13 @@ def _final_sentence(text: str) -> tuple[str, bool, bool, str] | None:
     while end > 0 and text[end - 1].isspace():
         end -= 1
     start = max(text.rfind("\n", 0, end) + 1, end - MAX_FINAL_LINE)
-    if start > 0 and text[start - 1] != "\n":
+    for marker in _END_THINK_MARKERS:  # "... working <end think> $\\angle B = 76^\\circ$.": a new line
+        k = text.rfind(marker, start, end)
+        if k >= 0:
+            start = k + len(marker)
+            while start < end and text[start] in " \t":
+                start += 1
+    if start > 0 and text[start - 1] not in "\n \t>":
         return None  # the last line is longer than MAX_FINAL_LINE
     line = text[start:end].strip()
     if not line:
@@ -373,7 +379,9 @@ def _from_final_line(text: str) -> Extraction | None:
         return None
     if sentence.count("$") % 2 or sentence.rstrip().endswith((",", ":", ";")):
         return None  # an open math span or a clause that goes on: cut off
-    if own_line and len(sentence) <= 60 and not _sentence().is_prose(sentence) and _ANNOUNCES.search(previous):
+    if own_line and len(sentence) <= 60 and not _sentence().is_prose(sentence) and (
+        _ANNOUNCES.search(previous) or previous.strip() == "####"
+    ):
         value = _clean_statement(sentence)  # "That leaves:\n2"
         return Extraction(value, "statement") if value else None
     conclusive = _CONCLUSIVE.match(sentence) is not None or _THE_X_IS.match(sentence) is not None
@@ -394,6 +402,43 @@ def _from_final_line(text: str) -> Extraction | None:
     return Extraction(value, "statement")
 
 
+_SCRIPT_WRAPPER = re.compile(r"<script[^<>]{0,80}>|</script>")
+_END_THINK_MARKERS = ("<end think>", "</thinking>", "<|end_of_thought|>", "</reasoning>")
+MAX_ANSWER_TAG = 4_000  # characters inside <answer>...</answer> read at most
+
+
+def _from_answer_tag(text: str) -> Extraction | None:
+    """The content of the last closed ``<answer>...</answer>`` (R1-zero style prompts): a box inside it,
+    else the value it states (a bare value, ``x = 6``, ``3/24 = 1/8``, or the one value of its last
+    sentence: "Jasmine has 13 stickers at the end."). An unclosed tag is no answer."""
+    open_ = text.rfind("<answer>")
+    if open_ < 0:
+        return None
+    close = text.find("</answer>", open_)
+    if close < 0 or close - open_ > MAX_ANSWER_TAG:
+        return None
+    content = _SCRIPT_WRAPPER.sub(" ", text[open_ + len("<answer>") : close]).strip()
+    if not content:
+        return Extraction(None, "no_answer")
+    boxed = _from_boxes(content)
+    if boxed is not None:
+        return boxed
+    sentence = _sentence()
+    prose = sentence.is_prose(content)
+    if not prose and "$" not in content:
+        value = _clean_statement(content)
+        return Extraction(value, "statement") if value else None
+    found = _final_sentence(content)
+    last = found[0] if found is not None else content
+    value = sentence.sentence_value(last)
+    if value is None:
+        if prose:
+            return None
+        value = content  # "$4$", "So, $\\sqrt{242} = 11\\sqrt{2}$" without the words
+    value = _clean_statement(value)
+    return Extraction(value, "statement") if value and len(value) <= 300 else None
+
+
 def extract_final_answer(response: str) -> Extraction:
     """Find the final answer of ``response`` (see the module docstring for the rules). Never raises."""
     if len(response) > MAX_RESPONSE_CHARS:
@@ -408,6 +453,9 @@ def extract_final_answer(response: str) -> Extraction:
         found = _from_boxes(after) or _from_statement(after) or _from_final_line(after)
         if found is not None:
             return found
+    found = _from_answer_tag(text) if "<answer>" in text else None
+    if found is not None:
+        return found
     found = _from_boxes(text)
     if found is not None:
         return found

@@ -35,6 +35,9 @@ CASES = [
     ("price-is-not-a-math-span", WORK + "Dan's shop made $22 from pizza sales.", "22", "22", True),
     ("announced-bare-value", WORK + "That leaves:\n2", "2", "2", True),
     ("one-sentence-response", "The sum of the values of posse and mortar is 10.", "10", "10", True),
+    ("think-marker-starts-a-line", "Angle A is 14 degrees, so <end think> $\\angle B = 76^\\circ$.", "76^\\circ",
+     "\\angle B = 76^\\circ", True),
+    ("gsm-hashes-then-value", WORK + "####\n41", "41", "41", True),
     # near misses
     ("two-numbers-in-final-sentence", WORK + "So she has 5 apples and 3 pears.", "5", None, False),
     ("question-last", WORK + "The total is 41. Is that what you wanted?", "41", None, False),
@@ -49,7 +52,30 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("response, gold, answer, correct", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+THINK = "<think> 20 red and 21 blue, 20 + 21 = 41. </think> "
+ANSWER_TAGS = [
+    ("answer-tag-bare-value", THINK + "<answer> 41 </answer>", "41", "41", True),
+    ("answer-tag-math-value", THINK + "<answer>$41$</answer>", "41", "41", True),
+    ("answer-tag-assignment", THINK + "<answer> $x = 6$ </answer>", "6", "x = 6", True),
+    ("answer-tag-chain", THINK + "<answer> 3/24 = 1/8 </answer>", "\\frac{1}{8}", "3/24 = 1/8", True),
+    ("answer-tag-chain-wrong-start", THINK + "<answer> 3/20 = 1/8 </answer>", "\\frac{1}{8}", "3/20 = 1/8", False),
+    ("answer-tag-sentence", THINK + "<answer> Jasmine has 13 stickers at the end. </answer>", "13", "13", True),
+    ("answer-tag-sentence-with-sum", THINK + "<answer> So, Joe has 40 - 8 - 16 = 16 cars left.</answer>", "16", "16", True),
+    ("answer-tag-math-chain-sentence", THINK + "<answer> So, $\\sqrt{242} = \\sqrt{121 \\cdot 2} = 11\\sqrt{2}$.</answer>",
+     "11\\sqrt2", "\\sqrt{242} = \\sqrt{121 \\cdot 2} = 11\\sqrt{2}", True),
+    ("answer-tag-script-wrapper", THINK + '<answer> <script type="math/tex"> \\frac{3}{4} </script> </answer>',
+     "\\frac 34", "\\frac{3}{4}", True),
+    ("answer-tag-box-inside", THINK + "<answer> so \\boxed{41} </answer>", "41", "41", True),
+    ("answer-tag-placeholder", THINK + "<answer> <insert the answer here> </answer>", "41", None, False),
+    ("answer-tag-unclosed", THINK + "<answer>$41$ <end answer>", "41", None, False),
+    ("answer-tag-words-no-value", THINK + "<answer> (n + 2)(n + 4) is multiplied as crossed terms</answer>", "2", None,
+     False),
+]
+
+
+@pytest.mark.parametrize(
+    "response, gold, answer, correct", [c[1:] for c in CASES + ANSWER_TAGS], ids=[c[0] for c in CASES + ANSWER_TAGS]
+)
 def test_final_statement(response, gold, answer, correct):
     assert extract_final_answer(response).answer == answer
     verdict = lenient_verify(response, gold)

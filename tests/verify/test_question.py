@@ -61,6 +61,8 @@ CASES = [
     ("compute-met-with-separator", COMPUTE, "1,140", "1140", None),
     ("compute-gold-not-a-plain-number", "Compute $\\sin 60^\\circ$.", "\\frac{\\sqrt{3}}{2}", "\\frac{\\sqrt{3}}{2}", None),
     ("no-compute-demand", "How many committees are there?", "\\frac{20!}{17!\\,3!}", "1140", None),
+    ("chain-value-is-judged", COMMON, "3/24 = 1/8", "\\frac{1}{8}", None),
+    ("chain-value-not-reduced", COMMON, "x = 3/24", "\\frac{1}{8}", "fraction_not_reduced"),
     ("gold-fails-the-demand-too", SIMPLIFY, "\\sqrt{75}", "\\sqrt{75}", None),
     ("no-question", "", "\\sqrt{75}", "5\\sqrt{3}", None),
 ]

@@ -37,6 +37,7 @@ from justrl.verify.lenient.structure import (
     Union,
     letter_of,
     parse_structure,
+    split_top,
 )
 from justrl.verify.lenient.units import strip_trailing_units
 
@@ -156,6 +157,14 @@ class Comparer:
             return letter_of(f"{r.lhs} = {r.rhs}") == g.letter
         if isinstance(r, Equation):
             return not isinstance(g, (Equation, Assign)) and self.right_side(g, r)
+        if isinstance(r, Atom) and not isinstance(g, (Equation, Assign)):
+            chain = [p.strip() for p in split_top(r.text, ("=",))]
+            if len(chain) >= 3 and all(chain) and len(chain) <= 12:
+                # \\sqrt{242} = \\sqrt{121 \\cdot 2} = 11\\sqrt{2}: the last part is the answer, and every
+                # part that is a number expression must equal it too
+                if not self.kind_equal(g, parse_structure(chain[-1])):
+                    return False
+                return all(self.kind_equal(g, parse_structure(p)) for p in chain[:-1] if _is_constant(p))
         prose = r.text if isinstance(r, Atom) else (r.raw or r.text) if isinstance(r, Text) else None
         if prose is None or not is_prose(prose):
             return False

@@ -258,6 +258,22 @@ def _violations(question: str, text: str, gold_text: str, symbolic: bool) -> lis
     return found
 
 
+def _stated_value(text: str) -> str:
+    """The value an answer states: the right side of ``3/24 = 1/8`` or ``\\cos B = \\frac35``, the one
+    value of a sentence; the form demands apply to that, not to the working written before it."""
+    from justrl.verify.lenient.sentence import is_prose, sentence_value
+    from justrl.verify.lenient.structure import split_top
+
+    if is_prose(text):
+        value = sentence_value(text)
+        if value is not None:
+            text = normalize(value)
+    parts = split_top(text, ("=",))
+    if len(parts) >= 2 and parts[-1].strip():
+        return parts[-1].strip()
+    return text
+
+
 def form_violation(question: str, answer: str, gold: str, *, symbolic: bool = True) -> str | None:
     """The code of the first explicit form demand of ``question`` that ``answer`` fails, else None.
 
@@ -267,7 +283,7 @@ def form_violation(question: str, answer: str, gold: str, *, symbolic: bool = Tr
     if not isinstance(question, str) or not question.strip() or not answer or not gold:
         return None
     question = question[-MAX_QUESTION_CHARS:]
-    text, gold_text = normalize(answer), normalize(gold)
+    text, gold_text = _stated_value(normalize(answer)), normalize(gold)
     mine = _violations(question, text, gold_text, symbolic)
     if not mine:
         return None

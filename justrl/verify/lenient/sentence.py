@@ -8,7 +8,8 @@ different values, the sentence is not an answer. Rules, in order (the first that
 2. after the last copula ("is", "are", "equals", "=" written as a word, "was", "measures", "becomes"):
    the rest of the sentence, when it is a value (not prose) once trailing units and words are dropped
    ("the smallest $k$ is 12" -> ``12``, "the ratio is $\\frac{2}{7}$" -> ``\\frac{2}{7}``);
-3. otherwise exactly one value in the whole sentence: one math span, or one number (digits, a number
+3. an ``=`` outside math: the value after the last one ("Joe has 40 - 8 - 16 = 16 cars left" -> 16);
+4. otherwise exactly one value in the whole sentence: one math span, or one number (digits, a number
    word such as "three"); zero or two different ones -> no value ("5 apples and 3 pears" has none).
 
 Everything is a single pass over at most :data:`MAX_SENTENCE` characters (regexes without nested
@@ -169,6 +170,15 @@ def sentence_value(text: str) -> str | None:
     after = _after_copula(text)
     if after is not None:
         return after
+    outside = _MATH.sub(" ", text)
+    if "=" in outside:  # "Joe has 40 - 8 - 16 = 16 cars left": the value after the last "="
+        rest = _clean(outside[outside.rfind("=") + 1 :])
+        if rest and not is_prose(rest):
+            return rest
+        single = _single(_values(rest)) if rest else None
+        if single is not None:
+            return _clean(single)
+        return None
     single = _single(_values(text))
     if single is not None:
         return _clean(single)
