@@ -47,6 +47,9 @@ HAND: dict[str, tuple[bool, str]] = {
     "prime-qwen2.5-math-7b-instruct-minerva_math-1": (T, "4.5 \\times 10^{33} for gold 4.5e33"),
     "prime-qwen2.5-math-7b-instruct-minerva_math-104": (T, "37m/4 for gold (37/4)m"),
     "prime-qwen2.5-math-7b-instruct-minerva_math-129": (T, "10^{-8} for gold 1e-8"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-75": (
+        T, "'Final answer: ... resonance is \\boxed{2}.' then the model invents Subproblem 2 and boxes its answer"
+    ),
     "prime-qwen2.5-math-7b-instruct-olympiadbench-216": (T, "'100 and 0.01' is the gold's solution set"),
     "prime-qwen2.5-math-7b-instruct-olympiadbench-275": (T, "(1/3, -2, 5) are a, b, c in the order asked"),
     "prime-qwen2.5-math-7b-instruct-olympiadbench-303": (T, "both triples joined by 'and'"),
@@ -138,9 +141,9 @@ HAND: dict[str, tuple[bool, str]] = {
     _B + "gsm8k-210": (T, "\\boxed{10} answers the question; then the model invents a new problem and boxes 700 for it"),
     _B + "gsm8k-142": (T, "'$20 multiplied by 7 is $140.' then noise and an invented new problem"),
     _B + "gsm8k-772": (T, "'Answer: 6 hours ... x 100 = 50 percent.' then an invented new problem, cut off"),
-    _I + "math500-121": (F, "cut off in the working"),
-    _I + "math500-6": (F, "degenerates into noise with no answer"),
-    _I + "math500-20": (F, "degenerates into '== == ...' with no answer"),
+    _I + "math500-121": (T, "\\boxed{6}[/ answer], then an unrelated textbook passage the model invents, cut off"),
+    _I + "math500-6": (T, "'the smallest positive perfect cube ... is 27.' and '< answer > 27', then noise"),
+    _I + "math500-20": (T, "'Therefore, the final answer is \\boxed{6+9i}.' then noise ('== == ...')"),
     _I + "math500-419": (F, "states the vector, then is cut off in the middle of verifying it (unfinished)"),
     _I + "math500-444": (F, "boxes 1/2, then noise, then boxes 1/4: the last answer given is 1/4"),
     _I + "math500-414": (T, "'The final answer is $\\boxed{10}$.' amid noise; no competing answer"),
