@@ -44,6 +44,36 @@ UNICODE_AND_WORDS = [
     ("percent-word-other-value", "35", "36 percent", False),
 ]
 
+NOTATION = [
+    ("reals-symbol-vs-interval", "(-\\infty,\\infty)", "\\mathbb{R}", True),
+    ("interval-vs-reals-symbol", "\\mathbb{R}", "(-\\infty, \\infty)", True),
+    ("reals-vs-half-line", "\\mathbb{R}", "(0,\\infty)", False),
+    ("reals-minus-point", "(-\\infty,2)\\cup(2,\\infty)", "\\mathbb{R}\\setminus\\{2\\}", True),
+    ("reals-minus-other-point", "(-\\infty,2)\\cup(2,\\infty)", "\\mathbb{R}\\setminus\\{3\\}", False),
+    ("reals-minus-two-points", "(-\\infty,-1)\\cup(-1,1)\\cup(1,\\infty)", "\\mathbb{R}\\setminus\\{1,-1\\}", True),
+    ("interval-minus-point", "(1,4)\\cup(4,9)", "(1,9)\\setminus\\{4\\}", True),
+    ("interval-minus-point-keeps-ends", "(1,4)\\cup(4,9]", "(1,9)\\setminus\\{4\\}", False),
+    ("negated-variable-inequality", "y < 5", "-y > -5", True),
+    ("negated-variable-wrong-direction", "y < 5", "-y < -5", False),
+    ("not-equal-plain", "x \\neq 7", "x != 7", True),
+    ("not-equal-as-union", "(-\\infty,7)\\cup(7,\\infty)", "x \\ne 7", True),
+    ("not-equal-other-value", "x \\neq 7", "x != 8", False),
+    ("array-matrix-in-brackets", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4\\end{pmatrix}",
+     "\\left[\\begin{array}{cc} 1 & 2 \\\\ 3 & 4\\end{array}\\right]", True),
+    ("array-matrix-other-entry", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4\\end{pmatrix}",
+     "\\left[\\begin{array}{cc} 1 & 2 \\\\ 3 & 5\\end{array}\\right]", False),
+    ("pm-inside-tuples", "(1,\\pm 3), (2,\\pm 5)", "(1,3),(1,-3),(2,5),(2,-5)", True),
+    ("pm-inside-tuples-reordered", "(1,\\pm 3), (2,\\pm 5)", "(2,-5),(1,3),(2,5),(1,-3)", True),
+    ("pm-inside-tuples-missing-point", "(1,\\pm 3), (2,\\pm 5)", "(1,3),(1,-3),(2,5)", False),
+    ("pm-inside-tuple-not-an-interval", "[1,\\pm 3]", "[1,3]", False),
+    ("numpy-gold-function", "np.arctan(3/4)", "\\arctan(3/4)", True),
+    ("numpy-gold-function-other-argument", "np.arctan(3/4)", "\\arctan(4/3)", False),
+    ("numpy-gold-decimal-point", "-2./5", "-\\frac{2}{5}", True),
+    ("numpy-gold-sqrt", "np.sqrt(2)/2", "\\frac{\\sqrt{2}}{2}", True),
+    ("numpy-style-answer-is-not-read", "\\sqrt{2}", "np.sqrt(2)", False),
+    ("numpy-gold-is-not-run", "__import__('os').system('true')", "0", False),
+]
+
 ONE_SIGNIFICANT_DIGIT = [
     ("exact-vs-one-digit-gold", "0.1", "\\frac{1}{7}", False),
     ("exact-equal-one-digit-gold", "0.1", "\\frac{1}{10}", True),
@@ -58,8 +88,8 @@ ONE_SIGNIFICANT_DIGIT = [
 
 @pytest.mark.parametrize(
     "gold, answer, correct",
-    [c[1:] for c in UNICODE_AND_WORDS + ONE_SIGNIFICANT_DIGIT],
-    ids=[c[0] for c in UNICODE_AND_WORDS + ONE_SIGNIFICANT_DIGIT],
+    [c[1:] for c in UNICODE_AND_WORDS + NOTATION + ONE_SIGNIFICANT_DIGIT],
+    ids=[c[0] for c in UNICODE_AND_WORDS + NOTATION + ONE_SIGNIFICANT_DIGIT],
 )
 def test_notation(gold, answer, correct):
     response = _boxed(answer)
@@ -80,3 +110,11 @@ def test_tolerance_from_gold_precision(gold, tolerance):
 
     got = decimal_tolerance(gold)
     assert got == (Fraction(tolerance) if tolerance is not None else None)
+
+
+def test_nul_byte_is_not_dropped():
+    """``\\boxed{4\\x002}`` is not 42: normalisation keeps every character it does not understand."""
+    from justrl.verify.lenient.normalize import normalize, strip_delimiters
+
+    assert normalize("4\x002") != "42"
+    assert strip_delimiters("\\$5 and $x$") == "\\$5 and  x "  # an escaped dollar is kept, math $ go

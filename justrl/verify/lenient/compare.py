@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from justrl.verify.lenient.normalize import compact, normalize, unwrap_text
+from justrl.verify.lenient.normalize import compact, normalize, numpy_gold, unwrap_text
 from justrl.verify.lenient.numbers import decimal_tolerance, parse_rational
 from justrl.verify.lenient.numeric import compile_atom, numeric_equal, numeric_equation_equal
 from justrl.verify.lenient.sentence import is_prose, sentence_value
@@ -82,7 +82,7 @@ class Comparer:
 
     # ---- atoms -----------------------------------------------------------------------------
     def atom_equal(self, gold: str, resp: str) -> bool:
-        g, r = _prep_atom(gold), _prep_atom(resp)
+        g, r = _prep_atom(numpy_gold(gold)), _prep_atom(resp)
         cg, cr = compact(g), compact(r)
         if cg == cr:
             return True

@@ -56,6 +56,31 @@ _ORDINAL = re.compile(r"(?<=\d)\s*(?:\^\s*\{?\s*(?:\\text\s*\{\s*(?:st|nd|rd|th)
 _WORDS_ONLY = re.compile(r"^[A-Za-z][A-Za-z \-]*$")
 
 
+_NUMPY = re.compile(r"(?<![A-Za-z_.])(?:np|numpy|math)\.(arcsin|arccos|arctan|sin|cos|tan|sqrt|exp|log|pi|e)\b")
+
+
+def _numpy_name(m: re.Match) -> str:
+    name = m.group(1)
+    if name == "sqrt":
+        return "sqrt"  # plain sqrt(...) is rewritten to \\sqrt{...} below
+    if name == "log":
+        return "\\ln"  # numpy's log is the natural logarithm
+    if name == "e":
+        return "e"
+    return "\\" + name + " "
+
+
+def numpy_gold(s: str) -> str:
+    """A gold written numpy-style (``np.arctan(3/4)``, ``np.sqrt(2)/2``) in LaTeX words, normalised.
+
+    Only golds are read this way (an answer written as code is not one a grader accepts); the text
+    then goes through the same whitelisted grammar as any answer, never through Python.
+    """
+    if "np." not in s and "math." not in s and "numpy." not in s:
+        return s
+    return normalize(_NUMPY.sub(_numpy_name, s))
+
+
 def replace_unicode(s: str) -> str:
     """Unicode mathematics as LaTeX: ``π`` -> ``\\pi``, ``√75`` -> ``\\sqrt{75}``, ``x²`` -> ``x^{2}``,
     ``½`` -> ``\\frac{1}{2}``, ``−`` ``×`` ``·`` ``≤`` ``≥`` (one pass, linear)."""
@@ -141,6 +166,7 @@ def normalize(s: str) -> str:
     s = s.replace("\\geqslant", "\\ge").replace("\\leqslant", "\\le").replace("\\geq", "\\ge").replace("\\leq", "\\le")
     s = s.replace("≤", "\\le").replace("≥", "\\ge").replace("−", "-").replace("×", "\\times").replace("·", "\\cdot")
     s = s.replace("\\infin", "\\infty").replace("\\emptyset", "\\varnothing")
+    s = s.replace("\\neq", "\\ne").replace("!=", "\\ne ").replace("\\mathbb R", "\\mathbb{R}")
     s = strip_text_unit(s)
     s = _ORDINAL.sub("", s) if ("st" in s or "nd" in s or "rd" in s or "th" in s) else s
     s = _BARE_UNIT.sub("", s)

@@ -81,7 +81,7 @@ class Relation:
 _OPEN = "([{"
 _CLOSE = ")]}"
 _MATRIX = re.compile(
-    r"^\(?\s*\\begin\{(?P<env>[pbvBV]?matrix|array|smallmatrix)\}(?:\{[^{}]*\})?(?P<body>.*?)\\end\{(?P=env)\}\s*\)?$",
+    r"^[(\[]?\s*\\begin\{(?P<env>[pbvBV]?matrix|array|smallmatrix)\}(?:\{[^{}]*\})?(?P<body>.*?)\\end\{(?P=env)\}\s*[)\]]?$",
     re.S,
 )
 _LETTER = re.compile(r"^\(?\s*([A-E])\s*\)?$")
@@ -153,14 +153,83 @@ def _is_name(lhs: str) -> bool:
 
 
 def _expand_pm(item: str) -> list[str] | None:
-    if item.startswith(("\\{", "[")) or (item.startswith("(") and _wraps(item)):
+    if item.startswith(("\\{", "[")):
         return None
+    if item.startswith("(") and _wraps(item):
+        # a point with one \pm inside, (1,\pm 3): the two points (1,3) and (1,-3); an interval never
+        inner = split_top(item[1:-1], (",",))
+        if len(inner) < 2 or item.count("\\pm") + item.count("\\mp") != 1:
+            return None
     count = item.count("\\pm") + item.count("\\mp")
     if count != 1:
         return None
     if "\\pm" in item:
         return [item.replace("\\pm", "+", 1), item.replace("\\pm", "-", 1)]
     return [item.replace("\\mp", "-", 1), item.replace("\\mp", "+", 1)]
+
+
+_NE = re.compile(r"\\ne(?![A-Za-z])")
+_REALS = {"\\mathbb{R}", "\\R", "\\mathbf{R}", "\\text{all real numbers}", "all real numbers"}
+
+
+def _point_value(text: str):
+    """A sortable value of an endpoint or a removed point: a Fraction, or +-inf for infinities."""
+    from justrl.verify.lenient.numbers import parse_rational
+
+    t = text.replace(" ", "")
+    if t in ("\\infty", "+\\infty"):
+        return float("inf")
+    if t == "-\\infty":
+        return float("-inf")
+    return parse_rational(t)
+
+
+def _without_points(s: str, depth: int):
+    """``\\mathbb{R}\\setminus\\{2\\}``, ``(1,9)\\setminus\\{4\\}``, ``x \\ne 7``: an interval with points
+    removed, as the union of the pieces left (numbers only; anything else: None)."""
+    parts = split_top(s, ("\\setminus",))
+    if len(parts) == 2:
+        base = parse_structure(parts[0].strip(), depth + 1)
+        removed = parts[1].strip()
+        if removed.startswith("\\{") and removed.endswith("\\}"):
+            points = [p.strip() for p in split_top(removed[2:-2], (",",)) if p.strip()]
+        else:
+            points = [removed]
+    elif len(parts) == 1:
+        if _NE.search(s) is None:
+            return None  # \newline, \neg: not a relation
+        sides = split_top(s, ("\\ne",))
+        if len(sides) != 2 or not _is_name(sides[0]) or _is_name(sides[1]):
+            return None
+        base = Seq((Atom("-\\infty"), Atom("\\infty")), True, "(", ")")
+        points = [sides[1].strip()]
+    else:
+        return None
+    if not isinstance(base, Seq) or not base.ordered or len(base.items) != 2 or not points or len(points) > 16:
+        return None
+    if not all(isinstance(x, Atom) for x in base.items):
+        return None
+    lo, hi = base.items[0].text, base.items[1].text
+    vlo, vhi = _point_value(lo), _point_value(hi)
+    values = [(_point_value(p), p) for p in points]
+    if vlo is None or vhi is None or any(v is None for v, _ in values):
+        return None
+    values.sort(key=lambda pair: pair[0])
+    pieces = []
+    left_text, left_bracket = lo, base.left
+    for v, text in values:
+        if not vlo < v < vhi:
+            return None  # a point outside the interval or on its end: not this shape
+        pieces.append(Seq((Atom(left_text), Atom(text)), True, left_bracket, ")"))
+        left_text, left_bracket = text, "("
+    pieces.append(Seq((Atom(left_text), Atom(hi)), True, left_bracket, base.right))
+    return Union(tuple(pieces))
+
+
+def _negated_name(piece: str) -> str | None:
+    """``y`` for ``-y`` (a negated variable in an inequality), else None."""
+    piece = piece.strip()
+    return piece[1:].strip() if piece.startswith("-") and _is_name(piece[1:]) else None
 
 
 def _as_relation(s: str) -> Relation | None:
@@ -206,6 +275,13 @@ def _as_relation(s: str) -> Relation | None:
             lo, hi, lo_strict, hi_strict = bound, "\\infty", strict[0], True
         else:  # b > x
             lo, hi, lo_strict, hi_strict = "-\\infty", bound, True, strict[0]
+    elif len(ops) == 1 and (name := _negated_name(pieces[0])) is not None and not _is_name(pieces[1]):
+        # -y > -5 is y < 5: negate both sides and turn the relation round
+        bound = f"-({pieces[1]})"
+        if less[0]:  # -y < b: y > -b
+            var, lo, hi, lo_strict, hi_strict = name, bound, "\\infty", strict[0], True
+        else:  # -y > b: y < -b
+            var, lo, hi, lo_strict, hi_strict = name, "-\\infty", bound, True, strict[0]
     else:
         return None
     interval = Seq((Atom(lo), Atom(hi)), True, "(" if lo_strict else "[", ")" if hi_strict else "]")
@@ -248,6 +324,12 @@ def parse_structure(s: str, depth: int = 0):
     if not items:
         return Atom("")
     s = items[0]
+    if s in _REALS:
+        return Seq((Atom("-\\infty"), Atom("\\infty")), True, "(", ")")
+    if "\\setminus" in s or "\\ne" in s:
+        removed = _without_points(s, depth)
+        if removed is not None:
+            return removed
     unions = split_top(s, ("\\cup",))
     if len(unions) > 1:
         return Union(tuple(parse_structure(u.strip(), depth + 1) for u in unions))
