@@ -122,26 +122,6 @@ def backward_scale(aggregation: str, world_size: int) -> float:
     return float(world_size) if aggregation == "token-mean" else 1.0
 
 
-def token_logprobs(logits: Tensor, tokens: Tensor, *, temperature: float = 1.0, chunk_rows: int = 1024) -> Tensor:
-    """log softmax(logits / temperature)[tokens] per position, in float32, ``chunk_rows`` rows at a time.
-
-    ``logits`` [B, T, V], ``tokens`` [B, T] -> [B, T]. Only one chunk of float32 log-softmax exists at once.
-    """
-    import torch
-
-    flat = logits.reshape(-1, logits.size(-1))
-    ids = tokens.reshape(-1)
-    pieces = []
-    for start in range(0, flat.size(0), chunk_rows):
-        rows = flat[start:start + chunk_rows].float()
-        rows = rows / temperature if temperature != 1.0 else rows
-        picked = rows.gather(-1, ids[start:start + chunk_rows].unsqueeze(-1)).squeeze(-1)
-        pieces.append(picked - torch.logsumexp(rows, dim=-1))
-    if not pieces:
-        return torch.empty(tokens.shape, dtype=torch.float32, device=logits.device)
-    return torch.cat(pieces).view(tokens.shape)
-
-
 def token_entropy_from_logits(logits: Tensor, *, temperature: float = 1.0, chunk_rows: int = 1024) -> Tensor:
     """Entropy (nats) of softmax(logits / temperature) per position: [B, T, V] -> [B, T], float32.
 

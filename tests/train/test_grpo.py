@@ -9,10 +9,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from justrl.train.grpo import (  # noqa: E402
+    AGGREGATIONS,
+    backward_scale,
     group_advantages,
     policy_loss,
     token_entropy_from_logits,
-    token_logprobs,
 )
 
 S = math.sqrt(4 / 3)  # unbiased std of [1, -1, 1, -1]
@@ -118,23 +119,86 @@ def test_unknown_aggregation_is_rejected():
 
 @pytest.mark.parametrize("chunk", [1, 3, 1000], ids=["row-by-row", "ragged-chunks", "one-chunk"])
 @pytest.mark.parametrize("temperature", [1.0, 0.7], ids=["t1", "t0.7"])
-def test_entropy_and_logprobs_match_the_direct_formula(chunk, temperature):
+def test_entropy_matches_the_direct_formula(chunk, temperature):
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(2, 5, 11, generator=gen) * 3
-    tokens = torch.randint(0, 11, (2, 5), generator=gen)
     logsoft = torch.log_softmax(logits / temperature, dim=-1)
     expected_entropy = -(logsoft.exp() * logsoft).sum(-1)
     assert torch.allclose(token_entropy_from_logits(logits, temperature=temperature, chunk_rows=chunk),
                           expected_entropy, atol=1e-5)
-    assert torch.allclose(token_logprobs(logits, tokens, temperature=temperature, chunk_rows=chunk),
-                          logsoft.gather(-1, tokens.unsqueeze(-1)).squeeze(-1), atol=1e-5)
 
 
 def test_entropy_of_uniform_logits_is_log_vocab():
     assert token_entropy_from_logits(torch.zeros(1, 2, 8))[0].tolist() == pytest.approx([math.log(8)] * 2)
 
 
-def test_logprobs_carry_gradients():
-    logits = torch.randn(1, 2, 4, requires_grad=True)
-    token_logprobs(logits, torch.tensor([[1, 2]])).sum().backward()
-    assert logits.grad is not None and float(logits.grad.abs().sum()) > 0
+# log-ratio clamp: veRL core_algos.compute_policy_loss clamps logp - old_logp to [-20, 20] before exp
+@pytest.mark.parametrize("log_ratio, adv", [(100.0, 0.0), (100.0, 1.0), (100.0, -1.0), (-100.0, 1.0), (-100.0, -1.0)],
+                         ids=["huge-ratio-zero-adv", "huge-ratio-positive", "huge-ratio-negative",
+                              "tiny-ratio-positive", "tiny-ratio-negative"])
+def test_extreme_log_ratios_give_a_finite_loss_and_gradient(log_ratio, adv):
+    logp = torch.tensor([[log_ratio, 0.1]], dtype=torch.float32, requires_grad=True)
+    old = torch.zeros(1, 2)
+    loss, metrics = policy_loss(logp, old, torch.tensor([adv]), torch.ones(1, 2))
+    loss.backward()
+    assert math.isfinite(float(loss.detach())) and torch.isfinite(logp.grad).all()
+    assert float(logp.grad[0, 0]) == 0.0  # clamped (and clipped) token: no gradient
+    assert math.isfinite(metrics["actor/ppo_kl"])
+
+
+def test_ratio_uses_the_clamped_log_ratio():
+    """A < 0, log-ratio 30, dual clip out of the way: the loss is -A r with r = e^20 (the clamp), not e^30."""
+    logp = torch.tensor([[30.0]], dtype=torch.float64)
+    loss, metrics = policy_loss(logp, torch.zeros(1, 1, dtype=torch.float64), torch.tensor([-1.0]),
+                                torch.ones(1, 1), dual_clip=1e12)
+    assert float(loss) == pytest.approx(math.exp(20.0))  # -A r with r = e^20, not e^30
+    assert metrics["actor/ppo_kl"] == pytest.approx(-20.0)
+
+
+def test_verl_04_micro_weight_scales_the_micro_batch_token_mean():
+    """veRL 0.4 with use_dynamic_bsz weighs each micro-batch by rows / mini-batch rows (dp_actor.update_policy)."""
+    logp, old, adv, mask = _batch()
+    whole = float(policy_loss(logp, old, adv, mask)[0])  # token-mean of all 4 tokens
+    weighted = float(policy_loss(logp, old, adv, mask, aggregation="verl-0.4-micro", micro_weight=0.25)[0])
+    assert weighted == pytest.approx(whole * 0.25)
+    default = float(policy_loss(logp, old, adv, mask, aggregation="verl-0.4-micro", num_micro_batches=4)[0])
+    assert default == pytest.approx(weighted)
+
+
+@pytest.mark.parametrize("aggregation, world, scale", [("token-mean", 1, 1.0), ("token-mean", 8, 8.0),
+                                                       ("verl-0.4-micro", 1, 1.0), ("verl-0.4-micro", 8, 1.0)])
+def test_backward_scale_undoes_the_rank_average_only_for_the_global_token_mean(aggregation, world, scale):
+    assert backward_scale(aggregation, world) == scale
+
+
+def test_data_parallel_token_mean_with_backward_scale_equals_one_process():
+    """Two simulated ranks: gradients averaged over ranks (what DDP/FSDP do) of scale x loss equal the
+    one-process gradient of the global token-mean; veRL 0.4's weighting averages the ranks' own means."""
+    logp, old, adv, mask = _batch()
+    full = logp.clone().requires_grad_(True)
+    policy_loss(full, old, adv, mask)[0].backward()
+    total = float(mask.sum())
+    rank_grads = []
+    for r in range(2):
+        part = logp[r:r + 1].clone().requires_grad_(True)
+        loss = policy_loss(part, old[r:r + 1], adv[r:r + 1], mask[r:r + 1], normalizer=total)[0]
+        (loss * backward_scale("token-mean", 2)).backward()
+        rank_grads.append(part.grad)
+    averaged = torch.cat(rank_grads) / 2  # the all-reduce average
+    assert torch.allclose(averaged, full.grad)
+    verl = []
+    for r in range(2):
+        part = logp[r:r + 1].clone().requires_grad_(True)
+        loss = policy_loss(part, old[r:r + 1], adv[r:r + 1], mask[r:r + 1], aggregation="verl-0.4-micro",
+                           micro_weight=1.0)[0]
+        (loss * backward_scale("verl-0.4-micro", 2)).backward()
+        verl.append(part.grad / 2)
+    # veRL: mean over ranks of each rank's token-mean -- rank 0 has 1 token, rank 1 has 3
+    expected = torch.cat([full.grad[0:1] * 4 / 1, full.grad[1:2] * 4 / 3]) / 2
+    assert torch.allclose(torch.cat(verl), expected)
+
+
+def test_backward_scale_rejects_an_unknown_aggregation():
+    with pytest.raises(ValueError):
+        backward_scale("seq-mean", 2)
+    assert set(AGGREGATIONS) == {"token-mean", "verl-0.4-micro"}

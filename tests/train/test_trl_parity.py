@@ -50,13 +50,12 @@ def _inputs(seed: int, spread: float):
 
 
 def _justrl_loss(model, prompt_ids, completion_ids, completion_mask, advantages, old):
-    from justrl.train.grpo import policy_loss
-    from justrl.train.loop import Batch, response_logprobs
+    """justrl's trainer path: sequence_logprobs (chunked LM head, recomputed in backward) + policy_loss."""
+    from justrl.train.grpo import policy_loss, sequence_logprobs
 
     ids = torch.cat([prompt_ids, completion_ids], 1)
     attn = torch.cat([torch.ones_like(prompt_ids), completion_mask], 1)
-    batch = Batch(ids, attn, (attn.cumsum(-1) - 1).clamp(min=0), completion_mask.float(), advantages)
-    logp, _ = response_logprobs(model, batch, temperature=1.0)
+    logp, _ = sequence_logprobs(model, ids, attn, completion_ids.shape[1], temperature=1.0, chunk_tokens=7)
     return logp, policy_loss(logp, old, advantages, completion_mask.float())[0]
 
 
