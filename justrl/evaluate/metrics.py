@@ -53,6 +53,38 @@ def confidence_interval(mean: float, se: float, z: float = Z95) -> tuple[float, 
     return (mean - z * se, mean + z * se)
 
 
+def wilson_interval(p: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``p`` observed over ``n`` units (95% by default), in [0, 1].
+
+    Used per benchmark with ``p`` = avg@N and ``n`` = problems: each problem's mean counts as one unit.
+    It stays honest at the edges (0 of 30 problems -> [0, 0.114]; 30 of 30 -> [0.886, 1]) where the
+    normal interval collapses to a point, and it is never narrower than the problem-clustered normal
+    interval by more than its small-sample correction: a per-problem mean in [0, 1] has variance at most
+    p(1 - p), the binomial variance Wilson assumes. Raises ValueError for n < 1 or p outside [0, 1].
+    """
+    if n < 1 or not 0.0 <= p <= 1.0:
+        raise ValueError(f"need n >= 1 and 0 <= p <= 1, got n={n}, p={p}")
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    low = 0.0 if p == 0.0 else max(0.0, centre - half)
+    high = 1.0 if p == 1.0 else min(1.0, centre + half)
+    return low, high
+
+
+def combine_intervals(means: Sequence[float], intervals: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """Interval of the unweighted mean of independent estimates: each side's half-widths combined in
+    quadrature, ``mean -+ sqrt(sum h_i^2) / B`` (lower and upper separately, so asymmetric Wilson
+    intervals stay asymmetric), clipped to [0, 1]."""
+    if not means or len(means) != len(intervals):
+        raise ValueError("need one interval per mean")
+    count = len(means)
+    mean = sum(means) / count
+    low = math.sqrt(sum((m - lo) ** 2 for m, (lo, _) in zip(means, intervals, strict=True))) / count
+    high = math.sqrt(sum((hi - m) ** 2 for m, (_, hi) in zip(means, intervals, strict=True))) / count
+    return max(0.0, mean - low), min(1.0, mean + high)
+
+
 def pass_at_k_single(n: int, c: int, k: int) -> float:
     """Unbiased pass@k for one problem (Chen et al. 2021): 1 - C(n-c, k) / C(n, k).
 

@@ -15,6 +15,8 @@ from justrl.benchmarks import BENCHMARKS
 
 PARTIAL_NOTE = ("* not comparable: the run covers fewer problems than the benchmark, or problems have "
                 "unequal sample counts")
+GRADER_NOTE = ("† not like for like: the paper graded with its rule plus a CompassVerifier-3B judge on every rule "
+               "failure (empty question); this difference uses the rule alone or another judge set-up")
 
 
 def write_text_atomic(path: str | Path, text: str, *, durable: bool = True) -> None:
@@ -50,49 +52,88 @@ def _f(x: float | None, digits: int = 2) -> str:
 
 
 def _columns(results: dict) -> list[str]:
-    """The nine in the README's order, then any other benchmark graded (in results order)."""
-    present = list(results["benchmarks"])
-    return list(BENCHMARKS) + [b for b in present if b not in BENCHMARKS]
+    """The results' keys: the nine that ran in the README's order, then the others (results order)."""
+    keys = list(results["benchmarks"])
+    order = {name: i for i, name in enumerate(BENCHMARKS)}
+    return sorted(keys, key=lambda k: (order.get(results["benchmarks"][k]["benchmark"], len(order)), keys.index(k)))
 
 
-def _header(results: dict, name: str) -> str:
-    bench = results["benchmarks"].get(name)
-    spec = BENCHMARKS.get(name)
-    n = bench["n"] if bench else (spec.default_samples if spec else None)
-    label = spec.label if spec else name
-    return f"{label} (@{n})" if n else label
+def _header(results: dict, key: str) -> str:
+    bench = results["benchmarks"][key]
+    spec = BENCHMARKS.get(bench["benchmark"])
+    label = (spec.label if spec else bench["benchmark"]) + key[len(bench["benchmark"]):]
+    return f"{label} (@{bench['n']})"
 
 
 def _pct_cell(x: float | None) -> str:
     return "—" if x is None else f"{x:.1f}%"
 
 
+def _ci_cell(mean: float | None, ci: list | None) -> str:
+    if mean is None or ci is None:
+        return "—"
+    return f"{_f(mean)} [{_f(ci[0], 1)}, {_f(ci[1], 1)}]"
+
+
+def _marks(cmp: dict) -> str:
+    return ("" if cmp["comparable"] else "*") + ("" if cmp.get("like_for_like") else "†")
+
+
 def _diff_cell(cmp: dict | None) -> str:
     if cmp is None:
         return "—"
     lo, hi = cmp["diff_ci95"]
-    star = "" if cmp["comparable"] else "*"
-    return f"{cmp['diff']:+.2f} [{lo:+.2f}, {hi:+.2f}]{star}"
+    return f"{cmp['diff']:+.2f} [{lo:+.2f}, {hi:+.2f}]{_marks(cmp)}"
+
+
+def model_label(results: dict) -> str:
+    return results.get("model_short") or results.get("model") or "this run"
+
+
+def _avg_label(avg: dict | None) -> str:
+    if avg is None:
+        return "Avg"
+    return "Avg" if avg["count"] == avg["of"] else f"Avg ({avg['count']} of {avg['of']})"
+
+
+def _paper_grader(results: dict) -> str | None:
+    for b in results["benchmarks"].values():
+        if b.get("published"):
+            return b["published"]["grader"]
+    return None
+
+
+def _as_grader_name(label: str) -> str:
+    """An output label in the graders' vocabulary: "justrl" -> "justrl-rule", "justrl+judge" ->
+    "justrl-rule+judge" (the comparison's names)."""
+    return "justrl-rule" + label[len("justrl"):] if label.startswith("justrl") else label
 
 
 def _main_table(results: dict) -> list[str]:
     cols = _columns(results)
     benches, avg = results["benchmarks"], results.get("average")
-    model = results.get("model") or "this run"
-    lines = ["| Model | " + " | ".join(_header(results, c) for c in cols) + " | Avg |",
+    label = results["grading"].get("label", results["grading"]["mode"])
+    known = [c for c in cols if benches[c]["known"]]
+    lines = ["| Model | " + " | ".join(_header(results, c) for c in cols) + f" | {_avg_label(avg)} |",
              "| --- |" + " --- |" * (len(cols) + 1)]
-    ours = [f"{_f(benches[c]['avg_at_n'])} ± {_f(benches[c]['avg_at_n'] - benches[c]['ci95'][0])}"
-            if c in benches else "—" for c in cols]
-    avg_cell = "—" if avg is None else f"{_f(avg['avg_at_n'])} ± {_f(avg['avg_at_n'] - avg['ci95'][0])}"
-    if avg is not None and not avg["complete"]:
-        avg_cell += f" ({len(avg['benchmarks'])}/9)"
-    lines.append(f"| {model} (ours) | " + " | ".join(ours) + f" | {avg_cell} |")
+    ours = [_ci_cell(benches[c]["avg_at_n"], benches[c]["ci95"]) for c in cols]
+    avg_cell = "—" if avg is None else _ci_cell(avg["avg_at_n"], avg["ci95"])
+    lines.append(f"| {model_label(results)} (ours, {label}) | " + " | ".join(ours) + f" | {avg_cell} |")
     source = results.get("published_source")
-    if source:
-        cells = [_f(source["avg_at_n"].get(c)) for c in cols]
-        lines.append(f"| {source['model']} (published) | " + " | ".join(cells) + f" | {_f(source['average'])} |")
-        diffs = [_diff_cell(benches[c].get("published")) if c in benches else "—" for c in cols]
-        lines.append("| difference [95% CI] | " + " | ".join(diffs) +
+    if source and known:
+        paper = _paper_grader(results)
+        if paper and paper != _as_grader_name(label):
+            cells = [_ci_cell(benches[c]["published"]["our_avg_at_n"], benches[c]["published"]["our_ci95"])
+                     if benches[c].get("published") else "—" for c in cols]
+            pavg = (avg or {}).get("published")
+            lines.append(f"| {model_label(results)} (ours, {paper}) | " + " | ".join(cells)
+                         + f" | {_f(pavg['our_avg_at_n']) if pavg else '—'} |")
+        cells = [_f(source["avg_at_n"].get(benches[c]["benchmark"])) if benches[c]["known"] else "—" for c in cols]
+        full = avg is not None and avg["count"] == avg["of"]
+        lines.append(f"| {source['model']} (published) | " + " | ".join(cells)
+                     + f" | {_f(source['average']) if full else '—'} |")
+        diffs = [_diff_cell(benches[c].get("published")) for c in cols]
+        lines.append(f"| difference ({paper or 'n/a'}) [95% CI] | " + " | ".join(diffs) +
                      f" | {_diff_cell(avg.get('published') if avg else None)} |")
     return lines
 
@@ -113,6 +154,20 @@ def _detail_table(results: dict) -> list[str]:
                      f"| {passk} | {_f(maj)} | {_f(b['best_of_n'])} | {b['solve_none']} / {b['solve_all']} "
                      f"| {b['format_errors']} ({_pct_cell(b['format_error_rate'])}) | {_pct_cell(b['truncation_rate'])} "
                      f"| {tokens} | {_f(b['distinct_4gram'], 3)} |")
+    return lines
+
+
+def _grader_table(results: dict) -> list[str]:
+    """avg@N of every sample under each grader, and how many samples they disagree on."""
+    names = list(next(iter(results["benchmarks"].values()))["graders"])
+    lines = ["| Benchmark | " + " | ".join(names) + " | samples | graders disagree | strict rejects, lenient "
+             "accepts |", "| --- |" + " --- |" * (len(names) + 3)]
+    for key, b in results["benchmarks"].items():
+        cells = [_f((b["graders"].get(n) or {}).get("avg_at_n")) for n in names]
+        d = b["disagreements"]
+        other = d["strict_rejects_lenient_accepts"]
+        lines.append(f"| {key} | " + " | ".join(cells) + f" | {b['samples']} | {d['any']} | "
+                     + ("—" if other is None else str(other)) + " |")
     return lines
 
 
@@ -139,8 +194,18 @@ def _notes(results: dict) -> list[str]:
         if b["duplicates_dropped"] or b["skipped_lines"]:
             notes.append(f"- {name}: {b['duplicates_dropped']} duplicate rows dropped, "
                          f"{b['skipped_lines']} unreadable lines skipped.")
+        if b.get("stray_rows") or b.get("out_of_plan_rows"):
+            notes.append(f"- {name}: {b.get('stray_rows', 0)} stray rows (not samples) and "
+                         f"{b.get('out_of_plan_rows', 0)} rows outside the run's plan left out of the scores.")
         if not b["known"]:
             notes.append(f"- {name}: not one of the nine JustRL benchmarks; left out of the average.")
+    avg = results.get("average")
+    if avg and avg.get("note"):
+        notes.append(f"- Average: {avg['note']}.")
+    for name, why in (results["grading"].get("graders_unavailable") or {}).items():
+        notes.append(f"- Grader {name} did not run: {why}.")
+    if results.get("kept_foreign_files"):
+        notes.append(f"- Kept (not written by justrl grading): {', '.join(results['kept_foreign_files'])}.")
     if results.get("ignored_files"):
         notes.append(f"- Ignored (not run stores): {', '.join(results['ignored_files'])}.")
     return notes
@@ -159,25 +224,37 @@ def _shorten(value, limit: int = 400):
 
 
 def render_report(results: dict) -> str:
-    """report.md: the JustRL README table (benchmarks as columns) with our avg@N ± 95% half-width, the
-    published row for the same model and the difference with its 95% interval; then details."""
+    """report.md: the JustRL README table (benchmarks that ran as columns) with our avg@N and its 95%
+    interval, the published row for the same model and the difference under the paper's grader; then
+    the grader comparison, details and notes."""
     grading = results["grading"]
     judge = grading.get("judge")
     prov = results.get("provenance") or {}
+    label = grading.get("label", grading["mode"])
     head = [
         "# Evaluation report", "",
-        f"Model: `{results.get('model') or 'unknown'}` · grading: {grading['mode']} "
+        f"Model: `{results.get('model') or 'unknown'}` · grading: {label} "
         f"({grading['verifier']} {grading['verifier_version']})"
-        + (f" + LLM judge `{judge.get('model') or 'judge'}`" if judge else "") + ".", "",
+        + (f" + LLM judge `{judge.get('model') or 'judge'}` ({judge.get('protocol')} protocol)" if judge else "")
+        + ".", "",
         "## avg@N (%)", "",
     ]
     body = _main_table(results)
-    body += ["", "Ours: avg@N ± half-width of the 95% interval (" + grading["interval"] + ")."]
-    if results.get("published_source"):
-        body += [f"Published: {results['published_source']['source']}. The difference's interval treats the "
+    body += ["", f"Ours: avg@N under the {label} grader with its 95% interval ({grading['interval']})."]
+    if results.get("published_source") and _paper_grader(results):
+        body += [f"Published: {results['published_source']['source']}. The difference uses our score under "
+                 f"{_paper_grader(results)} (the paper's grader, as far as it ran here); its interval treats the "
                  "published number as exact."]
     if any(not b["complete"] for b in results["benchmarks"].values()):
         body += ["", PARTIAL_NOTE]
+    cmps = [b.get("published") for b in results["benchmarks"].values()
+            if b.get("published") and results.get("published_source")]
+    if any(not c.get("like_for_like") for c in cmps):
+        body += ["", GRADER_NOTE]
+    body += ["", "## Graders compared (avg@N, %)", ""] + _grader_table(results)
+    body += ["", "Every sample graded by each grader: lenient (a careful human grader), strict (the DAPO "
+             "training reward), justrl-rule (the JustRL paper's rule grader)" + (", and the primary rule with "
+             "the judge" if judge else "") + ". 'graders disagree': samples on which they do not all agree."]
     body += ["", "## Details", ""] + _detail_table(results)
     body += ["", "pass@k: unbiased estimator (Chen et al. 2021). maj@N: majority vote over extracted answers. "
              "Format errors: samples without a final answer. Truncated: finish_reason \"length\" (— when the "
@@ -201,26 +278,30 @@ def print_summary(results: dict, console=None) -> None:
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title=f"{results.get('model') or 'run'} · {results['grading']['mode']} grading",
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  show_edge=False, collapse_padding=True)
+    label = results["grading"].get("label", results["grading"]["mode"])
+    paper = _paper_grader(results)
+    title = f"{model_label(results)} · {label} grading" + (f" · Δ = ours under {paper} − published" if paper else "")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False, collapse_padding=True)
     table.add_column("benchmark", no_wrap=True)
-    for col in ("P×N", "avg@N", "±95%", "pass@N", "maj@N", "publ.", "Δ", "no ans", "trunc"):
+    for col in ("P×N", "avg@N", "95% CI", "pass@N", "maj@N", "publ.", "Δ", "no ans", "trunc"):
         table.add_column(col, justify="right", no_wrap=True)
     for name, b in results["benchmarks"].items():
         cmp = b.get("published")
-        table.add_row(name, f"{b['problems']}×{b['n']}", _f(b["avg_at_n"]), _f(b["avg_at_n"] - b["ci95"][0]),
+        table.add_row(name, f"{b['problems']}×{b['n']}", _f(b["avg_at_n"]), f"{_f(b['ci95'][0], 1)}–{_f(b['ci95'][1], 1)}",
                       _f(b["best_of_n"]), _f(b["maj_at_k"].get(str(b["n_min"]))),
                       _f(cmp["avg_at_n"]) if cmp else "—",
-                      (f"{cmp['diff']:+.2f}" + ("" if cmp["comparable"] else "*")) if cmp else "—",
+                      (f"{cmp['diff']:+.2f}" + _marks(cmp)) if cmp else "—",
                       _pct_cell(b["format_error_rate"]), _pct_cell(b["truncation_rate"]))
     avg = results.get("average")
-    if avg:
+    if avg and avg.get("avg_at_n") is not None:
         cmp = avg.get("published")
-        table.add_row(f"avg ({len(avg['benchmarks'])}/9)", "", _f(avg["avg_at_n"]),
-                      _f(avg["avg_at_n"] - avg["ci95"][0]), "", "", _f(cmp["avg_at_n"]) if cmp else "—",
-                      (f"{cmp['diff']:+.2f}" + ("" if cmp["comparable"] else "*")) if cmp else "—", "", "",
-                      style="bold")
+        table.add_row(f"avg ({avg['count']} of {avg['of']})", "", _f(avg["avg_at_n"]),
+                      f"{_f(avg['ci95'][0], 1)}–{_f(avg['ci95'][1], 1)}", "", "",
+                      _f(cmp["avg_at_n"]) if cmp else "—",
+                      (f"{cmp['diff']:+.2f}" + _marks(cmp)) if cmp else "—", "", "", style="bold")
     console.print(table)
     if any(not b["complete"] for b in results["benchmarks"].values()):
         console.print(PARTIAL_NOTE)
+    if any(b.get("published") and not b["published"].get("like_for_like") for b in results["benchmarks"].values()):
+        console.print(GRADER_NOTE)

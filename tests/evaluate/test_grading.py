@@ -9,6 +9,7 @@ import pytest
 
 from justrl.benchmarks import BENCHMARKS, load_benchmark
 from justrl.evaluate.grading import GradingError, grade_run
+from justrl.evaluate.metrics import wilson_interval
 
 JUSTRL_KEYS = ["hyperparameters", "mean_score", "distinct_4gram", "best_score", "solve_none", "solve_all",
                "avg_output_length", "format_error_rollouts"]
@@ -84,8 +85,9 @@ def test_metrics_per_benchmark(run_dir):
     assert aime["reasons"] == {"match": 4, "mismatch": 7, "no_answer": 1}
     assert aime["dataset"]["matches_pinned"] is True
     assert (aime["planned_samples"], aime["missing_samples"]) == (16, 4)
-    se = aime["se"]
-    assert aime["ci95"] == pytest.approx([aime["avg_at_n"] - 1.959964 * se, aime["avg_at_n"] + 1.959964 * se])
+    lo, hi = wilson_interval(aime["avg_at_n"] / 100, 3)  # over the 3 problems
+    assert aime["ci95"] == pytest.approx([100 * lo, 100 * hi])
+    assert aime["ci95"][0] > 0  # the normal interval (mean -+ 1.96 SE) would reach below zero here
 
 
 def test_justrl_format_rows_are_graded_with_unknowns_left_null(run_dir):
@@ -104,18 +106,21 @@ def test_published_comparison_and_average(run_dir):
     aime, math = results["benchmarks"]["AIME24"], results["benchmarks"]["MATH-500"]
     assert results["model"] == "hbx/JustRL-DeepSeek-1.5B"
     assert aime["published"]["avg_at_n"] == 52.60
-    assert aime["published"]["diff"] == pytest.approx(aime["avg_at_n"] - 52.60)
+    # the difference uses the paper's grader (its rule here, no judge ran), never the primary strict one
+    paper = aime["graders"]["justrl-rule"]["avg_at_n"]
+    assert aime["published"]["grader"] == "justrl-rule" and aime["published"]["like_for_like"] is False
+    assert aime["published"]["diff"] == pytest.approx(paper - 52.60)
     assert aime["published"]["comparable"] is False  # 3 of 30 problems
     avg = results["average"]
     assert avg["benchmarks"] == ["AIME24", "MATH-500"] and avg["complete"] is False
+    assert (avg["count"], avg["of"]) == (2, 9) and "2 of 9" in avg["note"]
     assert avg["avg_at_n"] == pytest.approx((aime["avg_at_n"] + math["avg_at_n"]) / 2)
-    assert avg["se"] == pytest.approx((aime["se"] ** 2 + math["se"] ** 2) ** 0.5 / 2)
-    assert avg["published"]["diff"] == pytest.approx(avg["avg_at_n"] - 54.87)
+    assert avg["published"] is None  # 2 of 9 benchmarks: no difference to the nine-benchmark average
 
 
 def test_grading_results_json_has_justrl_keys_and_meanings(run_dir):
     grade_run(run_dir, mode="strict", progress=False)
-    entries = json.loads((run_dir / "grading_results.json").read_text())
+    entries = json.loads((run_dir / "grading_results.strict.json").read_text())  # strict: its own names
     assert [list(e) for e in entries] == [JUSTRL_KEYS, JUSTRL_KEYS]
     aime, math = entries  # sorted by file name, as JustRL's glob
     assert aime["hyperparameters"] == {"temperature": "0.7", "top_p": "0.9", "max_tokens": "31744", "n": "4",
@@ -130,17 +135,17 @@ def test_grading_results_json_has_justrl_keys_and_meanings(run_dir):
 
 def test_outputs_are_written_and_per_sample_verdicts_kept(run_dir):
     results = grade_run(run_dir, mode="strict", progress=False)
-    assert json.loads((run_dir / "results.json").read_text()) == json.loads(json.dumps(results))
-    report = (run_dir / "report.md").read_text()
-    assert "| Model | AIME24 (@4) |" in report
+    assert json.loads((run_dir / "results.strict.json").read_text()) == json.loads(json.dumps(results))
+    report = (run_dir / "report.strict.md").read_text()
+    assert "| Model | AIME24 (@4) | MATH-500 (@2) | Avg (2 of 9) |" in report  # only what ran
     assert "- AIME24: 4 of 16 planned samples are missing" in report
     assert "- MATH-500: the data file differs from the pinned JustRL file" in report
     assert "- AIME24: 1 duplicate rows dropped, 1 unreadable lines skipped." in report
-    graded = [json.loads(line) for line in (run_dir / "graded" / "aime24.jsonl").read_text().splitlines()]
+    graded = [json.loads(line) for line in (run_dir / "graded.strict" / "aime24.jsonl").read_text().splitlines()]
     assert len(graded) == 12
     assert graded[6] == {"example_id": "1", "sample_index": 2, "correct": True, "rule_correct": True, "judge": None,
                          "extracted": "5", "reason": "match", "gold": "5", "finish_reason": "stop",
-                         "completion_tokens": 60}
+                         "completion_tokens": 60, "graders": {"strict": True, "lenient": True, "justrl-rule": True}}
     assert results["grading"]["mode"] == "strict" and results["grading"]["verifier_version"]
     assert results["provenance"]["model"]["revision"] == "abc"
     assert not [p for p in run_dir.rglob("*.tmp")]
@@ -161,8 +166,11 @@ def test_a_complete_benchmark_is_comparable(benchmarks_dir, tmp_path):
     results = grade_run(tmp_path, mode="strict", progress=False, published_model="JustRL-DeepSeek-1.5B")
     aime = results["benchmarks"]["AIME24"]
     assert (aime["complete"], aime["avg_at_n"], aime["se"]) == (True, 50.0, 0.0)
-    assert aime["published"] == {"model": "JustRL-DeepSeek-1.5B", "avg_at_n": 52.60, "diff": pytest.approx(-2.6),
-                                 "diff_ci95": [pytest.approx(-2.6), pytest.approx(-2.6)], "comparable": True}
+    lo, hi = wilson_interval(0.5, 30)
+    cmp = aime["published"]
+    assert (cmp["model"], cmp["avg_at_n"], cmp["grader"], cmp["comparable"]) == ("JustRL-DeepSeek-1.5B", 52.60,
+                                                                                 "justrl-rule", True)
+    assert cmp["diff"] == pytest.approx(-2.6) and cmp["diff_ci95"] == pytest.approx([100 * lo - 52.6, 100 * hi - 52.6])
     assert results["average"]["complete"] is False  # one of nine
 
 
@@ -181,17 +189,13 @@ def test_unknown_benchmark_files_are_graded_but_kept_out_of_the_average(tmp_path
 @pytest.mark.parametrize(("setup", "message"), [
     (lambda d: d.rmdir(), "is not a directory"),
     (lambda d: None, "no run-store files (*.jsonl)"),
-    (lambda d: (d / "aime24.jsonl").write_text('{"example_id": 0, "response": "x"}\n'),
-     "aime24.jsonl record 1 lacks answer"),
     (lambda d: write_jsonl(d / "aime24.jsonl", [store_row(0, 0, "1", "x"), store_row(0, 1, "2", "x")]),
      "example_id 0 has gold '2' but earlier rows say '1'"),
-    (lambda d: write_jsonl(d / "aime24.jsonl", [{**store_row(0, 0, "1", "x"), "sample_index": "first"}]),
-     "record 1: bad field value"),
     (lambda d: (d / "aime24.jsonl").write_text("\n\n"), "hold no samples"),
     (lambda d: (write_jsonl(d / "aime24.jsonl", [store_row(0, 0, "1", "x")]), (d / "run.json").write_text("{")),
      "run.json is not valid JSON"),
-], ids=["missing-dir", "no-run-files", "missing-field", "conflicting-golds", "bad-sample-index", "empty-file",
-        "broken-run-json"])
+    (lambda d: (d / "aime24.jsonl").write_text('{"example_id": 0, "response": "x"}\n'), "hold no samples"),
+], ids=["missing-dir", "no-run-files", "conflicting-golds", "empty-file", "broken-run-json", "only-stray-rows"])
 def test_run_directory_errors_are_one_line(tmp_path, setup, message):
     out = tmp_path / "out"
     out.mkdir()
@@ -235,7 +239,7 @@ def test_grading_reports_progress_to_verify_many(run_dir, monkeypatch):
 
     monkeypatch.setattr(justrl.verify, "verify_many", spy)
     grade_run(run_dir, mode="strict", progress=True)
-    assert seen and seen[-1] == 16  # 12 AIME24 samples (the duplicate dropped) + 4 MATH-500
+    assert seen and seen[-1] == 16  # 12 AIME24 samples (the duplicate dropped) + 4 MATH-500 (per grader)
 
 
 def test_no_progress_means_no_callback(run_dir, monkeypatch):
@@ -250,4 +254,132 @@ def test_no_progress_means_no_callback(run_dir, monkeypatch):
 
     monkeypatch.setattr(justrl.verify, "verify_many", spy)
     grade_run(run_dir, mode="strict", progress=False)
-    assert calls == [None]
+    assert calls == [None, None]  # strict (the primary grader), then lenient for the comparison
+
+
+def _justrl_rows(gold: str, answers: list[str]) -> list[dict]:
+    return [{"example_id": 0, "prompt": "q? Please reason step by step, and put your final answer within \\boxed{}.",
+             "answer": gold, "seed": i, "response": boxed(a)} for i, a in enumerate(answers)]
+
+
+def test_two_sampling_settings_of_one_benchmark_stay_separate(tmp_path):
+    write_jsonl(tmp_path / "aime24_t0.7_p0.9_n2-MNT100.jsonl", _justrl_rows("5", ["5", "5"]))
+    write_jsonl(tmp_path / "aime24_t1.0_p1.0_n2-MNT100.jsonl", _justrl_rows("5", ["5", "6"]))
+    results = grade_run(tmp_path, mode="strict", progress=False)
+    keys = list(results["benchmarks"])
+    assert keys == ["AIME24 [t0.7 p0.9 n2 MNT100]", "AIME24 [t1 p1 n2 MNT100]"]
+    assert [results["benchmarks"][k]["avg_at_n"] for k in keys] == [100.0, 50.0]
+    assert all(results["benchmarks"][k]["duplicates_dropped"] == 0 for k in keys)  # nothing merged away
+    assert results["average"]["avg_at_n"] is None and "several sampling settings" in results["average"]["note"]
+
+
+def test_stray_and_out_of_plan_rows_are_reported_and_left_out_of_the_scores(tmp_path):
+    rows = [store_row(0, k, "5", boxed("5")) for k in range(2)]
+    rows += [{"example_id": 0, "note": "not a sample"},  # stray: no answer/response
+             {**store_row(0, 1, "5", boxed("5")), "sample_index": "two"},  # stray: malformed sample_index
+             store_row(0, 99, "5", boxed("6")),  # outside the plan: sample_index >= N
+             store_row(7, 0, "5", boxed("6"))]  # outside the plan: unknown example_id
+    write_jsonl(tmp_path / "aime24_t0.7_p0.9_n2-MNT100.jsonl", rows)
+    (tmp_path / "run.json").write_text(json.dumps({"plan": {"AIME24": {"example_ids": [0], "n": 2,
+                                                                       "file": "aime24_t0.7_p0.9_n2-MNT100.jsonl"}}}))
+    results = grade_run(tmp_path, mode="strict", progress=False)
+    aime = results["benchmarks"]["AIME24"]
+    assert (aime["samples"], aime["avg_at_n"], aime["stray_rows"], aime["out_of_plan_rows"]) == (2, 100.0, 2, 2)
+    assert len(results["warnings"]) == 2 and all("not graded" in w for w in results["warnings"])
+    assert "lines 3, 4" in results["warnings"][0] and "lines 5, 6" in results["warnings"][1]
+
+
+def test_every_report_compares_the_graders_and_counts_disagreements(tmp_path):
+    # gold 1/2: "\frac{1}{2}" strict rejects (not the gold string), lenient and justrl-rule accept;
+    # "0.5" likewise; "The answer is 1/2" has no box: only lenient reads it
+    write_jsonl(tmp_path / "math-500_t0.7_p0.9_n4-MNT100.jsonl", [
+        {"example_id": 0, "prompt": "p", "answer": "\\frac{1}{2}", "seed": 0, "response": boxed("\\frac{1}{2}")},
+        {"example_id": 0, "prompt": "p", "answer": "\\frac{1}{2}", "seed": 1, "response": boxed("0.5")},
+        {"example_id": 0, "prompt": "p", "answer": "\\frac{1}{2}", "seed": 2, "response": "The answer is 1/2."},
+        {"example_id": 0, "prompt": "p", "answer": "\\frac{1}{2}", "seed": 3, "response": boxed("2")},
+    ])
+    results = grade_run(tmp_path, progress=False, compare=True)
+    math = results["benchmarks"]["MATH-500"]
+    assert {k: v["avg_at_n"] for k, v in math["graders"].items()} == {"lenient": 75.0, "strict": 25.0,
+                                                                      "justrl-rule": 50.0}
+    assert math["disagreements"] == {"any": 2, "lenient_vs_strict": 2, "lenient_vs_justrl_rule": 1,
+                                     "strict_vs_justrl_rule": 1, "strict_rejects_lenient_accepts": 2}
+    rows = [json.loads(x) for x in (tmp_path / "graded" / "disagreements.jsonl").read_text().splitlines()]
+    assert [(r["example_id"], r["sample_index"]) for r in rows] == [("0", 1), ("0", 2)]
+    assert rows[0]["verdicts"] == {"lenient": True, "strict": False, "justrl-rule": True}
+    assert rows[0]["extracted"]["justrl-rule"] == "0.5" and rows[0]["gold"] == "\\frac{1}{2}"
+    assert rows[1]["extracted"]["justrl-rule"] is None and rows[1]["benchmark"] == "MATH-500"
+    report = (tmp_path / "report.md").read_text()
+    assert "| MATH-500 [" not in report and "| MATH-500 | 75.00 | 25.00 | 50.00 | 4 | 2 | 2 |" in report
+
+
+def test_other_graders_never_overwrite_the_default_results(tmp_path):
+    write_jsonl(tmp_path / "aime25.jsonl", [store_row(0, 0, "3", boxed("3"), bench="AIME25")])
+    grade_run(tmp_path, progress=False)
+    before = {p: (tmp_path / p).read_bytes() for p in ("results.json", "report.md", "grading_results.json")}
+    strict = grade_run(tmp_path, mode="strict", progress=False)
+    assert {p: (tmp_path / p).read_bytes() for p in before} == before
+    assert strict["outputs"]["report"].endswith("report.strict.md") and (tmp_path / "results.strict.json").is_file()
+    justrl = grade_run(tmp_path, grader="justrl", progress=False)
+    assert justrl["outputs"]["results"].endswith("results.justrl.json") and justrl["grading"]["grader"] == "justrl"
+    assert {p: (tmp_path / p).read_bytes() for p in before} == before
+    again = grade_run(tmp_path, progress=False)  # the default grading rewrites its own files
+    assert again["outputs"]["results"] == str(tmp_path / "results.json") and not again["kept_foreign_files"]
+
+
+def test_a_justrl_folders_own_grading_results_are_kept(tmp_path):
+    write_jsonl(tmp_path / "aime24_t0.7_p0.9_n1-MNT31744.jsonl", _justrl_rows("\\boxed{5}", ["5"]))
+    theirs = b'[{"hyperparameters": {"task_name": "aime24"}, "mean_score": 0.61}]\n'  # JustRL's rule+judge result
+    (tmp_path / "grading_results.json").write_bytes(theirs)
+    results = grade_run(tmp_path, progress=False)
+    assert (tmp_path / "grading_results.json").read_bytes() == theirs
+    assert results["kept_foreign_files"] == ["grading_results.json"]
+    assert json.loads((tmp_path / "grading_results.lenient.json").read_text())[0]["mean_score"] == 1.0
+    grade_run(tmp_path, progress=False)  # a regrade still keeps it and reuses its own name
+    assert (tmp_path / "grading_results.json").read_bytes() == theirs
+
+
+def test_a_file_edited_after_grading_is_foreign_and_kept(tmp_path):
+    write_jsonl(tmp_path / "aime25.jsonl", [store_row(0, 0, "3", boxed("3"), bench="AIME25")])
+    grade_run(tmp_path, progress=False)
+    (tmp_path / "report.md").write_text("my notes\n")
+    results = grade_run(tmp_path, progress=False)
+    assert (tmp_path / "report.md").read_text() == "my notes\n"
+    assert results["outputs"]["report"].endswith("report.lenient.md")
+
+
+def test_output_dir_leaves_the_run_folder_untouched(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    write_jsonl(run / "aime25.jsonl", [store_row(0, 0, "3", boxed("3"), bench="AIME25")])
+    before = sorted(p.name for p in run.iterdir())
+    results = grade_run(run, progress=False, output_dir=tmp_path / "elsewhere")
+    assert sorted(p.name for p in run.iterdir()) == before
+    assert (tmp_path / "elsewhere" / "results.json").is_file() and results["benchmarks"]["AIME25"]["avg_at_n"] == 100
+
+
+def test_an_unwritable_folder_is_a_one_line_error_naming_output_dir(tmp_path, monkeypatch):
+    write_jsonl(tmp_path / "aime25.jsonl", [store_row(0, 0, "3", boxed("3"), bench="AIME25")])
+    from justrl.evaluate import files
+
+    def read_only(*_a, **_k):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "x"))
+
+    monkeypatch.setattr(files, "atomic_write_bytes", read_only)
+    with pytest.raises(GradingError) as info:
+        grade_run(tmp_path, progress=False)
+    assert "--output-dir" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_nine_benchmark_average_is_compared_only_when_all_nine_ran(benchmarks_dir, tmp_path):
+    for name in BENCHMARKS:
+        problems = load_benchmark(name, data_dir=benchmarks_dir)[:2]
+        write_jsonl(tmp_path / f"{BENCHMARKS[name].slug}.jsonl",
+                    [store_row(int(p.id), 0, p.gold, "no answer", bench=name) for p in problems])
+    results = grade_run(tmp_path, mode="strict", progress=False, published_model="JustRL-DeepSeek-1.5B")
+    avg = results["average"]
+    assert (avg["count"], avg["avg_at_n"], avg["note"]) == (9, 0.0, None)
+    assert avg["ci95"][0] == 0.0 and avg["ci95"][1] > 10  # honest at 0%: 2 problems each
+    assert avg["published"]["diff"] == pytest.approx(-54.87) and avg["published"]["comparable"] is False
+    report = (tmp_path / "report.strict.md").read_text()
+    assert "| Avg |" in report and "(9 of 9)" not in report

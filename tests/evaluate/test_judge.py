@@ -81,13 +81,84 @@ def test_grade_run_reports_the_judge_as_its_own_layer(tmp_path):
     backend = FixedReplyBackend({"1/2": "A", "7": "B"})
     results = grade_run(tmp_path, mode="strict", judge=Judge(backend, model="fake-judge"), progress=False)
     layers = results["benchmarks"]["AIME25"]["layers"]
-    assert layers["rule"] == {"avg_at_n": 25.0, "correct": 1}
+    assert layers["rule"] == {"grader": "strict", "avg_at_n": 25.0, "correct": 1}
     assert layers["judge_added"] == {"avg_at_n": 25.0, "correct": 1, "asked": 2, "unparsed": 0}
     assert layers["final"] == {"avg_at_n": 50.0, "correct": 2}
     assert results["benchmarks"]["AIME25"]["avg_at_n"] == 50.0
     assert len(backend.requests) == 2  # rule-correct and answerless samples are not judged
-    graded = [json.loads(x) for x in (tmp_path / "graded" / "aime25.jsonl").read_text().splitlines()]
+    graded = [json.loads(x) for x in (tmp_path / "graded.strict+judge" / "aime25.jsonl").read_text().splitlines()]
     assert [(g["rule_correct"], g["judge"], g["correct"]) for g in graded] == [
         (True, None, True), (False, "correct", True), (False, "incorrect", False), (False, None, False)]
     assert results["grading"]["judge"]["model"] == "fake-judge"
-    assert "## Grading layers" in (tmp_path / "report.md").read_text()
+    assert "## Grading layers" in (tmp_path / "report.strict+judge.md").read_text()
+
+
+# sha256 of CV_PROMPT in open-compass/CompassVerifier src/prompts.py (commit 2d7cba6), computed from that file
+COMPASS_SHA256 = "aee9c27520639ca543f0b5077164dc32c1976be0f16c87bee7055f3b7ba45e72"
+
+
+def test_justrl_protocol_uses_compassverifiers_prompt_byte_for_byte():
+    import hashlib
+
+    from justrl.evaluate.judge import COMPASS_VERIFIER_PROMPT
+
+    assert hashlib.sha256(COMPASS_VERIFIER_PROMPT.encode("utf-8")).hexdigest() == COMPASS_SHA256
+    judge = Judge(FixedReplyBackend({}), protocol="justrl")
+    text = judge.render(JudgeItem("What is 2+2?", "4", "y" * 20000 + " \\boxed{4}"))
+    assert text.startswith("\nPlease as a grading expert, judge whether") and text.endswith("candidate's answer:\n")
+    assert "<Original Question Begin>:\n\n<Original Question End>" in text  # JustRL's rows have no question key
+    assert "<Candidate's Answer Begin>: \n" + "y" * 20000 + " \\boxed{4}\n<Candidate's Answer End>" in text
+    assert "please ignore the \\boxed{}" in text  # "{{}}" in the template renders as "{}"
+    real = Judge(FixedReplyBackend({}), protocol="justrl", question="real")
+    assert "<Original Question Begin>:\nWhat is 2+2?\n<Original Question End>" in real.render(
+        JudgeItem("What is 2+2?", "4", "r"))
+    (req,) = judge.requests([JudgeItem("q", "4", "r")])
+    assert (req.sampling.temperature, req.sampling.max_tokens) == (0.0, 2048)
+
+
+@pytest.mark.parametrize(("reply", "correct"), [
+    ("A", True), (" A\n", True), ("A: CORRECT", False), ("**A**", False), ("CORRECT", False), ("a", False),
+    ("B", False), ("", False),
+], ids=["a", "padded", "letter-and-word", "bold", "word", "lower", "b", "empty"])
+def test_justrl_protocol_counts_exactly_a_as_correct(reply, correct):
+    (verdict,) = Judge(FixedReplyBackend({"4": reply}), protocol="justrl").judge([JudgeItem("q", "4", "r")])
+    assert verdict.correct is correct
+
+
+def _judge_rows(tmp_path) -> FixedReplyBackend:
+    rows = [  # gold 7: a rule match, a wrong box, no box at all, a response cut off mid-box
+        {"example_id": 0, "prompt": "seven?", "answer": "7", "seed": 0, "response": "\\boxed{7}"},
+        {"example_id": 0, "prompt": "seven?", "answer": "7", "seed": 1, "response": "\\boxed{8}"},
+        {"example_id": 0, "prompt": "seven?", "answer": "7", "seed": 2, "response": "it is seven"},
+        {"example_id": 0, "prompt": "seven?", "answer": "7", "seed": 3, "response": "so \\boxed{7"},
+    ]
+    (tmp_path / "aime25_t0.7_p0.9_n4-MNT31744.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return FixedReplyBackend({"7": "A"})
+
+
+def test_grader_justrl_asks_the_judge_about_every_rule_failure(tmp_path):
+    backend = _judge_rows(tmp_path)
+    results = grade_run(tmp_path, grader="justrl", judge=Judge(backend, model="fake"), progress=False,
+                        published_model="JustRL-DeepSeek-1.5B")
+    assert len(backend.requests) == 3  # the wrong box, the unboxed and the cut-off response
+    assert all("<Original Question Begin>:\n\n" in r.messages[0]["content"] for r in backend.requests)
+    aime = results["benchmarks"]["AIME25"]
+    assert aime["graders"]["justrl-rule"]["avg_at_n"] == 25.0 and aime["graders"]["justrl-rule+judge"]["avg_at_n"] == 100
+    cmp = aime["published"]
+    assert (cmp["grader"], cmp["like_for_like"], cmp["our_avg_at_n"]) == ("justrl-rule+judge", True, 100.0)
+    assert results["grading"]["judge"]["protocol"] == "justrl" and results["outputs"]["results"].endswith(
+        "results.justrl+judge.json")
+
+
+def test_a_real_question_is_not_like_for_like(tmp_path):
+    backend = _judge_rows(tmp_path)
+    results = grade_run(tmp_path, grader="justrl", judge=Judge(backend), judge_question="real", progress=False,
+                        published_model="JustRL-DeepSeek-1.5B")
+    assert all("<Original Question Begin>:\nseven?\n" in r.messages[0]["content"] for r in backend.requests)
+    assert results["benchmarks"]["AIME25"]["published"]["like_for_like"] is False
+
+
+def test_the_lenient_protocol_still_skips_answerless_failures(tmp_path):
+    backend = _judge_rows(tmp_path)
+    grade_run(tmp_path, judge=Judge(backend), progress=False)
+    assert len(backend.requests) == 1  # only the wrong box has a final answer (no box, cut off: none)

@@ -145,3 +145,24 @@ RESPONSE = st.lists(st.tuples(TOKENS, SEPARATORS), max_size=14).map(lambda pairs
 @given(st.lists(RESPONSE, max_size=5), st.integers(min_value=1, max_value=4))
 def test_distinct_ngrams_matches_the_definition(responses, n):
     assert M.distinct_ngrams(responses, n) == pytest.approx(_distinct_reference(responses, n))
+
+
+@pytest.mark.parametrize(("p", "n", "low", "high"), [
+    (0.0, 30, 0.0, 0.1135), (1.0, 30, 0.8865, 1.0), (0.5, 30, 0.3315, 0.6685), (0.0, 1, 0.0, 0.7935),
+    (0.25, 40, 0.1419, 0.4019),
+], ids=["0-of-30", "30-of-30", "half", "one-problem", "quarter"])
+def test_wilson_interval_stays_honest_at_the_edges(p, n, low, high):
+    from justrl.evaluate.metrics import wilson_interval
+
+    lo, hi = wilson_interval(p, n)
+    assert (lo, hi) == (pytest.approx(low, abs=1e-4), pytest.approx(high, abs=1e-4))
+    assert hi - lo > 0.05  # never the degenerate point interval of mean +- 1.96 * 0
+
+
+def test_combined_interval_keeps_asymmetry_and_bounds():
+    from justrl.evaluate.metrics import combine_intervals
+
+    lo, hi = combine_intervals([0.0, 0.0], [(0.0, 0.1), (0.0, 0.1)])
+    assert lo == 0.0 and hi == pytest.approx(0.1 * 2 ** 0.5 / 2)
+    with pytest.raises(ValueError):
+        combine_intervals([], [])

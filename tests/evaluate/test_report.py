@@ -12,8 +12,7 @@ from justrl.evaluate.grading import grade_run
 from justrl.evaluate.published import PUBLISHED, find_published
 from justrl.evaluate.report import print_summary, render_report, write_json_atomic, write_text_atomic
 
-README_HEADER = ("| Model | AIME24 (@2) | AIME25 (@32) | AMC23 (@32) | MATH-500 (@4) | Minerva (@4) | OlympiadBench (@4) "
-                 "| HMMT25 (@32) | BRUMO25 (@32) | CMIMC25 (@32) | Avg |")
+README_HEADER = "| Model | AIME24 (@2) | Avg (1 of 9) |"  # only the benchmarks that ran
 
 
 @pytest.fixture
@@ -28,24 +27,24 @@ def results(tmp_path):
 def test_report_table_has_the_readme_layout_with_published_row_and_difference(results):
     lines = render_report(results).splitlines()
     header = lines.index(README_HEADER)
-    assert lines[header + 2] == ("| hbx/JustRL-Nemotron-1.5B (ours) | 50.00 ± 0.00 | — | — | — | — | — | — | — | — "
-                                 "| 50.00 ± 0.00 (1/9) |")
-    assert lines[header + 3] == ("| JustRL-Nemotron-1.5B (published) | 69.69 | 62.92 | 96.02 | 94.15 | 30.24 | 76.59 "
-                                 "| 40.63 | 66.88 | 41.72 | 64.32 |")
-    assert lines[header + 4] == ("| difference [95% CI] | -19.69 [-19.69, -19.69]* | — | — | — | — | — | — | — | — "
-                                 "| -14.32 [-14.32, -14.32]* |")
+    # Wilson interval over 2 problems at 50%: honest width, never "± 0.00"
+    assert lines[header + 2] == "| hbx/JustRL-Nemotron-1.5B (ours, strict) | 50.00 [9.5, 90.5] | 50.00 [9.5, 90.5] |"
+    assert lines[header + 3] == "| hbx/JustRL-Nemotron-1.5B (ours, justrl-rule) | 50.00 [9.5, 90.5] | — |"
+    assert lines[header + 4] == "| JustRL-Nemotron-1.5B (published) | 69.69 | — |"  # no 9-benchmark mean for 1 of 9
+    assert lines[header + 5] == "| difference (justrl-rule) [95% CI] | -19.69 [-60.24, +20.86]*† | — |"
     assert any(line.startswith("* not comparable") for line in lines)
+    assert any(line.startswith("† not like for like") for line in lines)
 
 
 def test_report_without_a_known_model_has_no_published_rows(results):
-    results = {**results, "model": None, "published_source": None}
+    results = {**results, "model": None, "model_short": None, "published_source": None}
     text = render_report(results)
-    assert "(published)" not in text and "difference" not in text and "| this run (ours) |" in text
+    assert "(published)" not in text and "difference" not in text and "| this run (ours, strict) |" in text
 
 
 def test_details_table_lists_pass_at_k_and_lengths(results):
     text = render_report(results)
-    assert "| AIME24 | 2/30 | 2 | 50.00 | 50.00 – 50.00 | @1 50.0, @2 100.0 | 100.00 | 100.00 | 0 / 0 " \
+    assert "| AIME24 | 2/30 | 2 | 50.00 | 9.45 – 90.55 | @1 50.0, @2 100.0 | 100.00 | 100.00 | 0 / 0 " \
            "| 2 (50.0%) | 0.0% | 10 (10 / 10) | 0.000 |" in text
 
 
@@ -53,8 +52,8 @@ def test_print_summary_shows_one_row_per_benchmark_and_the_average(results):
     console = Console(record=True, width=120)
     print_summary(results, console=console)
     text = console.export_text()
-    assert "AIME24" in text and "2×2" in text and "69.69" in text and "-19.69*" in text
-    assert "avg (1/9)" in text and "not comparable" in text
+    assert "AIME24" in text and "2×2" in text and "69.69" in text and "-19.69*†" in text
+    assert "avg (1 of 9)" in text and "not comparable" in text and "not like for like" in text
 
 
 def test_atomic_writes_replace_whole_files_and_leave_no_temporaries(tmp_path):
@@ -90,3 +89,24 @@ def test_published_rows_are_consistent_with_their_averages():
             # the README's Avg is the unweighted mean of the nine, up to its rounding (DeepScaleR: 44.90 vs 44.88)
             assert sum(row.scores.values()) / 9 == pytest.approx(row.average, abs=0.025)
     assert PUBLISHED["BroRL"].average is None and "AMC23" not in PUBLISHED["BroRL"].scores
+
+
+@pytest.mark.parametrize(("model", "short"), [
+    ("hbx/JustRL-DeepSeek-1.5B", "hbx/JustRL-DeepSeek-1.5B"),  # a short hub id stays whole
+    ("/scratch/users/someone/checkpoints/experiments/run-17/global_step_300/JustRL-DeepSeek-1.5B/",
+     "JustRL-DeepSeek-1.5B"),
+    ("./ckpt/model", "model"),
+    ("organisation-with-a-very-long-name/and-a-very-long-model-name-too", "and-a-very-long-model-name-too"),
+    (None, None),
+], ids=["hub-id", "long-path", "relative", "long-hub-id", "none"])
+def test_tables_use_short_model_names(model, short):
+    from justrl.evaluate.grading import short_model_name
+
+    assert short_model_name(model) == short
+
+
+def test_report_names_the_short_model_and_keeps_the_full_one_in_the_header(results):
+    long = "/scratch/users/someone/checkpoints/experiments/run-17/global_step_300/JustRL-Nemotron-1.5B"
+    text = render_report({**results, "model": long, "model_short": "JustRL-Nemotron-1.5B"})
+    assert f"Model: `{long}`" in text and "| JustRL-Nemotron-1.5B (ours, strict) |" in text
+    assert f"| {long} (ours" not in text
