@@ -216,13 +216,50 @@ def cs336(mirrors: Path) -> Iterator[dict]:
             }
 
 
+KOJIMA_COMMIT = "179184e6567d90bb90f7eda93b90298af7cc6d7f"
+KOJIMA_FILES = {"gsm8k": 80, "multiarith": 40, "aqua": 50}
+KOJIMA_MODEL = "GPT-3 text-davinci-002 (zero-shot CoT + answer trigger)"
+
+
+def kojima_blocks(log: str) -> Iterator[tuple[int, str, str, str, str]]:
+    """(index, question, response, pred_mode, GT) for each sample of a zero-shot-CoT log.
+
+    The response is the text after ``A: `` up to the ``pred_before`` line: the model's reasoning
+    (capped at 128 tokens by the run) and the appended answer-trigger completion.
+    """
+    pattern = re.compile(
+        r"(\d+)st data\n1_th_sampling\nQ: (.*?)\nA: (.*?)\npred_before :.*?\npred_mode : (.*?)\nGT : (.*?)\n", re.S
+    )
+    for m in pattern.finditer(log):
+        yield int(m.group(1)), m.group(2), m.group(3).rstrip(), m.group(4).strip(), m.group(5).strip()
+
+
+def kojima(mirrors: Path) -> Iterator[dict]:
+    repo = mirrors / "kojima-takeshi188+zero_shot_cot" / "repo"
+    for bench, n in KOJIMA_FILES.items():
+        path = f"log/{bench}_zero_shot_cot.log"
+        rows = list(kojima_blocks(git_show(repo, KOJIMA_COMMIT, path)))
+        for idx, question, response, pred, gt in sample(rows, n, f"kojima:{bench}"):
+            yield {
+                "id": f"kojima-gpt3-{bench}-{idx}",
+                "source": f"kojima-takeshi188/zero_shot_cot@{KOJIMA_COMMIT}:{path}",
+                "model": KOJIMA_MODEL,
+                "benchmark": bench,
+                "question": question,
+                "response": response,
+                "gold": gt,
+                "published": pred == gt,
+            }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirrors", type=Path, required=True, help="folder holding owner+name/repo bare mirrors")
     ap.add_argument("--out", type=Path, default=HERE / "candidates.jsonl")
     args = ap.parse_args()
     records = [
-        *prime(args.mirrors), *tora(args.mirrors), *gsm(args.mirrors), *vista(args.mirrors), *cs336(args.mirrors)
+        *prime(args.mirrors), *tora(args.mirrors), *gsm(args.mirrors), *vista(args.mirrors), *cs336(args.mirrors),
+        *kojima(args.mirrors),
     ]
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)), "duplicate ids"

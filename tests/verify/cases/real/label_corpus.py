@@ -50,6 +50,14 @@ HAND: dict[str, tuple[bool, str]] = {
     "prime-qwen2.5-math-7b-instruct-minerva_math-75": (
         T, "'Final answer: ... resonance is \\boxed{2}.' then the model invents Subproblem 2 and boxes its answer"
     ),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-101": (
+        T, "general solution with the arbitrary constants attached in the other order (C_1 cos 2t + C_2 sin 2t)"
+    ),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-131": (T, "LC v_o'' + v_o = v_i: the gold equation times LC"),
+    "prime-qwen2.5-math-7b-instruct-minerva_math-250": (T, "SRAC = LAC: LAC is the long-run average cost (gold SRAC=LRAC)"),
+    "prime-qwen2.5-math-7b-instruct-gaokao2023en-0": (T, "[-2, 1) is the gold set {x | -2 <= x < 1}"),
+    "prime-prime-sft-ablation-minerva_math-263": (T, "'1.07 x 10^16' (plain x for times) for gold 1.07e16"),
+    "prime-llama-3.1-8b-instruct-minerva_math-5": (T, "arcsin(1/1.3) = arcsin(10/13); gold written np.arcsin(10/13)"),
     "prime-qwen2.5-math-7b-instruct-olympiadbench-216": (T, "'100 and 0.01' is the gold's solution set"),
     "prime-qwen2.5-math-7b-instruct-olympiadbench-275": (T, "(1/3, -2, 5) are a, b, c in the order asked"),
     "prime-qwen2.5-math-7b-instruct-olympiadbench-303": (T, "both triples joined by 'and'"),
@@ -156,7 +164,25 @@ HAND: dict[str, tuple[bool, str]] = {
     _I + "math500-291": (T, "boxed 63 twice, then a few noise words"),
     _I + "math500-160": (T, "repeats 'The greater of the two integers is \\boxed{18}' until cut off"),
     _I + "math500-116": (T, "boxed 2, '< answer > 2', 'The final answer is $\\boxed{2}$.'"),
+    # GPT-3 zero-shot CoT (Kojima et al.): reasoning capped at 128 tokens, then the answer trigger
+    # "Therefore, the answer (arabic numerals) is" / "Therefore, among A through E, the answer is" and its completion
+    "kojima-gpt3-gsm8k-838": (T, "trigger completion '50 + 0 + ... = 280 \\n\\n280/7 = 40 \\n\\nMack saw an average of 40'"),
+    "kojima-gpt3-gsm8k-1018": (T, "'the answer (arabic numerals) is 110+32=142.': the value after '='"),
+    "kojima-gpt3-gsm8k-755": (T, "'the answer (arabic numerals) is: \\n\\n800 + 720 = 1520'"),
+    "kojima-gpt3-gsm8k-95": (T, "'the answer (arabic numerals) is $40,000.'"),
+    "kojima-gpt3-gsm8k-1129": (T, "'the answer (arabic numerals) is 9.' then the same answer in words"),
+    "kojima-gpt3-gsm8k-412": (T, "'the answer (arabic numerals) is 80.' then the model invents the next 'Q:'"),
+    "kojima-gpt3-gsm8k-364": (T, "'the answer (arabic numerals) is 96 * 5 = 480.'"),
+    "kojima-gpt3-multiarith-26": (T, "'the answer (arabic numerals) is 2. \\n\\nI hope this helps!'"),
+    "kojima-gpt3-multiarith-363": (T, "'the answer (arabic numerals) is 6. \\n\\nI hope this helps!'"),
+    "kojima-gpt3-aqua-137": (F, "'among A through E, the answer is A, B, C, D, or E.': hedged; published grade wrong"),
+    "kojima-gpt3-aqua-99": (T, "'among A through E, the answer is E.' then more working, cut off; no other letter"),
+    "kojima-gpt3-aqua-143": (T, "'among A through E, the answer is D.' then more working; no other letter"),
 }
+# GPT-3 zero-shot CoT AQuA records where only Math-Verify disagrees: its parse of a letter gold
+# ("$D$") does not match the response's closing "the answer is D." (all read; all correct).
+for _i in ("90", "82", "140", "101", "136", "157", "150", "2", "80", "79", "97", "185", "119", "179"):
+    HAND[f"kojima-gpt3-aqua-{_i}"] = (T, "closing 'Therefore, among A through E, the answer is <letter>.'")
 
 # Read and found right as both verifiers had it, where the published grade differs: the CS336 logs'
 # answer_reward needs the R1-zero format as well as the answer, so it rejects correct answers that
@@ -214,6 +240,13 @@ EXCLUDED: dict[str, str] = {
     _B + "gsm8k-216": "garbled answer tag ('Output error! ... $220 remains ...') left open",
     _B + "gsm8k-1280": "states 7, then says the question is missing information and starts again",
     _B + "math500-476": "'The answer is approximately 500 feet' then concludes 200 (the gold): two answers",
+    "prime-qwen2.5-math-7b-instruct-gaokao2023en-90": "gold garbled in the log (an empty \\overrightarrow{})",
+    "prime-prime-sft-ablation-gaokao2023en-90": "gold garbled in the log (an empty \\overrightarrow{})",
+    "prime-qwen2.5-math-7b-instruct-gaokao2023en-292": "gold garbled in the log ('+^{2}+b')",
+    "prime-llama-3.1-8b-instruct-gaokao2023en-107": "gold garbled in the log ('145solution:')",
+    "prime-prime-sft-ablation-gaokao2023en-107": "gold garbled in the log ('145solution:')",
+    "prime-llama-3.1-8b-instruct-gaokao2023en-172": "gold garbled in the log ('1+\\sqrt{\\frac{q}{}}')",
+    "kojima-gpt3-gsm8k-77": "'In total, she earned $450.' then the trigger completion writes the digits one per line: 4 5 0",
 }
 
 
