@@ -66,11 +66,18 @@ def _run_parser() -> argparse.ArgumentParser:
 
 def _grading_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("grading")
-    g.add_argument("--mode", default="lenient", choices=("lenient", "strict"))
+    graders = ("lenient", "strict", "justrl")
+    g.add_argument("--grader", "--mode", dest="mode", default="lenient", type=str.lower, choices=graders,
+                   help="primary grader: lenient (default), strict (the DAPO training reward) or justrl (the JustRL "
+                        "paper's rule grader, then --judge-model on every rule failure as the paper did); every "
+                        "report also compares all three")
     g.add_argument("--workers", type=int, help="grading processes (default: CPU count)")
     g.add_argument("--judge-model", help="LLM judge for rule-rejected answers, e.g. opencompass/CompassVerifier-3B")
     g.add_argument("--judge-backend", default="auto", choices=("auto", "vllm", "hf", "openai"))
     g.add_argument("--judge-base-url", help="for --judge-backend openai")
+    g.add_argument("--judge-question", default="empty", type=str.lower, choices=("empty", "real"),
+                   help="with --grader justrl: the question in the judge prompt; empty reproduces JustRL (its rows "
+                        "have no question key), real sends the problem")
 
 
 def _auto_backend() -> str:
@@ -182,13 +189,12 @@ def _cmd_run(argv: list[str]) -> int:
     backend = _backend(args.backend, args.model, args)
     try:
         run = run_eval(backend, args.benchmarks, output_dir=out, protocol=protocol, data_dir=args.data_dir,
-                       cache_dir=args.cache_dir, offline=args.offline, shard=shard, grade=False,
+                       cache_dir=args.cache_dir, offline=args.offline, shard=shard, grade=not args.no_grade, judge=judge, mode=args.mode,
                        progress=not args.quiet, command=["justrl-eval", *argv])
     finally:
         backend.close()  # the generation engine gives its GPU memory back before a judge engine starts
     results = None
-    if not args.no_grade and not (shard and shard.count > 1):
-        results = _grade_folder(args, run.out_dir, judge)
+    results = run.results
     print(f"{run.out_dir}: {run.planned} samples planned, {run.reused} already stored, {run.generated} generated"
           + ("" if results is None else f"; results in {run.out_dir / 'results.json'}"), file=sys.stderr)
     return 0
@@ -206,20 +212,29 @@ def _grade_folder(args, out_dir: Path, judge):
 
 
 def _cmd_grade(argv: list[str]) -> int:
-    from justrl.evaluate.grading import grade_run, print_summary
+    from justrl.evaluate.grading import grade_run, print_summary, print_warnings
 
     p = argparse.ArgumentParser(prog="justrl-eval grade", description="Grade a run folder (justrl-eval or "
                                 "JustRL JSONL outputs) without generating.")
     p.add_argument("out_dir")
     p.add_argument("--published-model", help="published JustRL row to compare with (default: run.json's model)")
+    p.add_argument("--output-dir", help="write the grading outputs here instead of OUT_DIR (e.g. a read-only run)")
+    p.add_argument("--compare", action="store_true",
+                   help="also write the samples the graders disagree on to graded[.<grader>]/disagreements.jsonl")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--offline", action="store_true")
     _grading_args(p)
     args = p.parse_args(argv)
-    results = grade_run(Path(args.out_dir), mode=args.mode, judge=_judge(args), workers=args.workers,
-                        progress=not args.quiet, published_model=args.published_model)
+    results = grade_run(Path(args.out_dir), grader=args.mode, judge=_judge(args), judge_question=args.judge_question,
+                        workers=args.workers, progress=not args.quiet, published_model=args.published_model,
+                        output_dir=Path(args.output_dir) if args.output_dir else None, compare=args.compare)
+    print_warnings(results)
     if not args.quiet:
         print_summary(results)
+    outputs = results.get("outputs") or {}
+    extra = (f"; {results.get('disagreements_written', 0)} disagreements in {outputs['disagreements']}"
+             if "disagreements" in outputs else "")
+    print(f"results in {outputs.get('results')}, report in {outputs.get('report')}{extra}", file=sys.stderr)
     return 0
 
 
