@@ -189,12 +189,13 @@ def _cmd_run(argv: list[str]) -> int:
     backend = _backend(args.backend, args.model, args)
     try:
         run = run_eval(backend, args.benchmarks, output_dir=out, protocol=protocol, data_dir=args.data_dir,
-                       cache_dir=args.cache_dir, offline=args.offline, shard=shard, grade=not args.no_grade, judge=judge, mode=args.mode,
+                       cache_dir=args.cache_dir, offline=args.offline, shard=shard, grade=False,
                        progress=not args.quiet, command=["justrl-eval", *argv])
     finally:
         backend.close()  # the generation engine gives its GPU memory back before a judge engine starts
     results = None
-    results = run.results
+    if not args.no_grade and not (shard and shard.count > 1):
+        results = _grade_folder(args, run.out_dir, judge)
     print(f"{run.out_dir}: {run.planned} samples planned, {run.reused} already stored, {run.generated} generated"
           + ("" if results is None else f"; results in {run.out_dir / 'results.json'}"), file=sys.stderr)
     return 0

@@ -10,6 +10,7 @@ import pytest
 
 from justrl.benchmarks import BENCHMARKS
 from justrl.evaluate.cli import main
+from justrl.evaluate.store import run_file_name
 
 pytest.importorskip("torch")
 
@@ -29,13 +30,16 @@ def test_contract_run_resume_and_regrade(tiny_model, benchmarks_dir, tmp_path):
     out = tmp_path / "out"
     first = run_cli(*contract_args(tiny_model, benchmarks_dir, out))
     assert first.returncode == 0, first.stderr
-    for name in ("aime24.jsonl", "math-500.jsonl", "results.json", "grading_results.json", "report.md", "run.json"):
+    aime, math500 = (run_file_name(b, 0.7, 0.9, 2, 24) for b in ("AIME24", "MATH-500"))
+    assert aime == "aime24_t0.7_p0.9_n2-MNT24.jsonl"
+    for name in (aime, math500, "results.json", "grading_results.json", "report.md", "run.json"):
         assert (out / name).is_file(), name
-    rows = [json.loads(x) for x in (out / "aime24.jsonl").read_text().splitlines()]
-    assert sorted((r["example_id"], r["sample_index"]) for r in rows) == [(str(p), k) for p in range(3) for k in range(2)]
-    assert set(rows[0]) == {"benchmark", "example_id", "sample_index", "prompt", "answer", "seed", "response",
-                            "finish_reason", "prompt_tokens", "completion_tokens"}
-    assert rows[0]["prompt"].startswith("<|im_start|>user\n") and rows[0]["answer"].startswith("\\boxed{")
+    rows = [json.loads(x) for x in (out / aime).read_text().splitlines()]
+    assert sorted((int(r["example_id"]), r["sample_index"]) for r in rows) == [(p, k) for p in range(3) for k in range(2)]
+    assert set(rows[0]) == {"benchmark", "example_id", "sample_index", "prompt", "rendered_prompt", "answer", "seed",
+                            "response", "finish_reason", "prompt_tokens", "completion_tokens"}
+    assert rows[0]["prompt"].endswith("within \\boxed{}.") and not rows[0]["prompt"].startswith("<|im_start|>")
+    assert rows[0]["rendered_prompt"].startswith("<|im_start|>user\n") and rows[0]["answer"].startswith("\\boxed{")
     run = json.loads((out / "run.json").read_text())
     assert run["sampling"] == {"temperature": 0.7, "top_p": 0.9, "max_tokens": 24}
     assert run["n"] == {"AIME24": 2, "MATH-500": 2} and run["status"] == "complete"
@@ -54,7 +58,8 @@ def test_contract_run_resume_and_regrade(tiny_model, benchmarks_dir, tmp_path):
 
     regrade = run_cli("grade", str(out), "--mode", "strict", "--quiet")
     assert regrade.returncode == 0, regrade.stderr
-    assert json.loads((out / "results.json").read_text())["grading"]["mode"] == "strict"
+    assert json.loads((out / "results.strict.json").read_text())["grading"]["mode"] == "strict"
+    assert json.loads((out / "results.json").read_text())["grading"]["mode"] == "lenient"  # kept, not replaced
     assert {p.name: p.read_text() for p in out.glob("*.jsonl")} == before
 
 
@@ -86,8 +91,10 @@ def test_list_shows_the_nine_benchmarks(capsys):
     (["--model", "justrl-test-nobody/no-such-model", "--offline"], "offline"),
     (["--backend", "vllm"], "pip install 'justrl[vllm]'"),
     (["--backend", "openai", "--base-url", "ftp://x"], "not an http"),
+    (["--engine-arg", "enforce_eager=true"], "--engine-arg and --enforce-eager apply to the vllm backend only"),
+    (["--enforce-eager"], "apply to the vllm backend only"),
 ], ids=["unknown-benchmark", "bad-n-syntax", "bad-n-benchmark", "bad-shard", "bad-temperature", "missing-model-dir",
-        "offline-hub-id", "missing-extra", "bad-base-url"])
+        "offline-hub-id", "missing-extra", "bad-base-url", "engine-arg-without-vllm", "enforce-eager-without-vllm"])
 def test_bad_input_is_one_line_and_exit_2(tiny_model, benchmarks_dir, tmp_path, capsys, monkeypatch, args, message):
     if "vllm" in args:
         monkeypatch.setitem(sys.modules, "vllm", None)  # as if the extra were not installed
@@ -96,6 +103,19 @@ def test_bad_input_is_one_line_and_exit_2(tiny_model, benchmarks_dir, tmp_path, 
     assert main(base + args) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_prompt_plus_max_tokens_beyond_the_context_is_refused_before_generating(tiny_model, benchmarks_dir,
+                                                                                tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--model", str(tiny_model), "--benchmarks", "AIME24", "--limit", "1", "--n", "1", "--max-tokens",
+                 "3000", "--backend", "hf", "--data-dir", str(benchmarks_dir), "--output-dir", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # transformers' own "Loading weights" bar may precede it
+    assert last.startswith("justrl-eval: error: model ") and "Traceback" not in err
+    assert "has a context of 2048 tokens (max_position_embeddings=2048)" in last and "--max-tokens 3000" in last
+    assert not list(out.glob("aime24*.jsonl")) or not any(p.read_text() for p in out.glob("aime24*.jsonl"))
 
 
 @pytest.mark.parametrize("args, message", [
@@ -113,10 +133,11 @@ def test_mismatched_settings_keep_the_stored_run(tiny_model, benchmarks_dir, tmp
     base = ["--model", str(tiny_model), "--backend", "hf", "--benchmarks", "AIME24", "--limit", "1", "--n", "1",
             "--max-tokens", "3", "--data-dir", str(benchmarks_dir), "--output-dir", str(out), "--quiet", "--no-grade"]
     assert main(base) == 0
-    stored = (out / "aime24.jsonl").read_text()
+    stored_file = out / run_file_name("AIME24", 0.7, 0.9, 1, 3)
+    stored = stored_file.read_text()
     assert main(base + ["--temperature", "0.6"]) == 2
     assert "different sampling" in capsys.readouterr().err
-    assert (out / "aime24.jsonl").read_text() == stored
+    assert stored_file.read_text() == stored
 
 
 def _benchmark_setup(kind: str, tmp_path, benchmarks_dir, monkeypatch) -> list[str]:

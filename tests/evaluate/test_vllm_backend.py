@@ -241,3 +241,50 @@ def test_a_worker_that_dies_without_done_stops_the_run_with_one_line(fake_vllm, 
     message = str(err.value)
     assert "\n" not in message and "worker 1 on GPU 1 died (exit code 137)" in message
     assert {r.key for r in delivered} <= {"k0", "k1", "k2", "k3"}
+
+
+def _cli_args(model, data, out, *extra) -> list[str]:
+    return ["--model", str(model), "--backend", "vllm", "--benchmarks", "AIME24", "--limit", "2", "--n", "2",
+            "--max-tokens", "8", "--data-dir", str(data), "--output-dir", str(out), "--quiet", *extra]
+
+
+def test_cli_engine_flags_reach_vllm_and_are_recorded(fake_vllm, tiny_model, benchmarks_dir, tmp_path):
+    import json
+
+    from justrl.evaluate.cli import main
+
+    out = tmp_path / "out"
+    assert main(_cli_args(tiny_model, benchmarks_dir, out, "--no-grade", "--enforce-eager", "--engine-arg",
+                          "max_num_seqs=4", "--engine-arg", "enable_prefix_caching=false")) == 0
+    built = [e for e in fake_vllm.EVENTS if e[0] == "LLM"]
+    assert len(built) == 1
+    backend = json.loads((out / "run.json").read_text())["backend"]
+    assert backend["engine_args"]["enforce_eager"] is True and backend["engine_args"]["max_num_seqs"] == 4
+    assert backend["engine_args"]["enable_prefix_caching"] is False and backend["versions"]["vllm"] == "0.8.5"
+
+
+def test_cli_unknown_engine_arg_is_one_line_before_any_engine(fake_vllm, tiny_model, benchmarks_dir, tmp_path, capsys):
+    from justrl.evaluate.cli import main
+
+    assert main(_cli_args(tiny_model, benchmarks_dir, tmp_path / "out", "--engine-arg", "max_num_seq=4")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown vLLM engine argument 'max_num_seq'; did you mean max_num_seqs" in err
+    assert not [e for e in fake_vllm.EVENTS if e[0] == "LLM"]
+
+
+def test_cli_closes_the_generation_engine_before_the_judge_engine_starts(fake_vllm, tiny_model, benchmarks_dir,
+                                                                         tmp_path):
+    """Both engines take 0.9 of the GPU (vLLM's default): the judge fits only after the generation engine
+    is shut down. gc is paused so a dropped reference alone cannot free it."""
+    from justrl.evaluate.cli import main
+
+    gc.collect()
+    gc.disable()
+    try:
+        code = main(_cli_args(tiny_model, benchmarks_dir, tmp_path / "out", "--judge-model", str(tiny_model),
+                              "--judge-backend", "vllm"))
+    finally:
+        gc.enable()
+    assert code == 0
+    built = [e for e in fake_vllm.EVENTS if e[0] in ("LLM", "shutdown")]
+    assert [e[0] for e in built][:3] == ["LLM", "shutdown", "LLM"]
