@@ -285,3 +285,23 @@ def test_killed_run_leaves_run_json_interrupted(tmp_path):
         run(out, FakeBackend(stop_after=2))
     assert time.monotonic() - t0 < 30
     assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+
+
+def test_cli_n_typo_is_one_line_exit_2_naming_the_benchmarks_run(tmp_path, capsys):
+    from justrl.evaluate.cli import main
+
+    code = main(["--model", "m", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--benchmarks",
+                 "AIME24,AMC23", "--n", "AIME25=4", "--output-dir", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "AIME25=4" in err and "AIME24, AMC23" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_resuming_a_complete_run_rewrites_no_sample_file(tmp_path):
+    out = tmp_path / "out"
+    run(out)
+    before = (out / AIME).stat()
+    again = run(out)
+    after = (out / AIME).stat()
+    assert (again.reused, again.generated) == (6, 0)
+    assert (before.st_ino, before.st_size, before.st_mtime_ns) == (after.st_ino, after.st_size, after.st_mtime_ns)
