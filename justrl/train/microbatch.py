@@ -97,7 +97,7 @@ def pack_micro_batches(prompt_lengths: Sequence[int], response_lengths: Sequence
     overhead = max_tokens // 64 if overhead_tokens is None else int(overhead_tokens)
     order = sorted(range(n), key=lambda i: (-_row_width(lengths[i]), i))
     groups = [sorted(run) for run in _runs(order, lengths, max_tokens, max_rows, overhead)]
-    while len(groups) < min_count:
+    while n and len(groups) < min_count:
         groups.sort(key=len, reverse=True)
         big = groups.pop(0)
         groups += [big[:len(big) // 2], big[len(big) // 2:]]
@@ -112,9 +112,10 @@ def _row_width(length: tuple[int, int]) -> int:
 def _runs(order: list[int], lengths: list[tuple[int, int]], budget: int, max_rows: int | None,
           overhead: int) -> list[list[int]]:
     """Optimal cut of ``order`` (rows by decreasing width) into consecutive runs: minimum total
-    ``rows x width + overhead`` per run; each run within ``budget`` and ``max_rows`` (a single row always fits)."""
+    ``rows x width + overhead`` per run, then fewest runs; each run within ``budget`` and ``max_rows`` (a single
+    row always fits)."""
     n = len(order)
-    best = [0] + [None] * n  # best[i]: least total for order[:i]
+    best: list = [(0, 0)] + [None] * n  # best[i]: (least total, fewest runs) for order[:i]
     cut = [0] * (n + 1)
     for j in range(n):
         width = _row_width(lengths[order[j]])  # the run's first row is its widest
@@ -123,9 +124,9 @@ def _runs(order: list[int], lengths: list[tuple[int, int]], budget: int, max_row
             cost = rows * width
             if rows > 1 and (cost > budget or (max_rows is not None and rows > max_rows)):
                 break
-            total = best[j] + cost + overhead
-            if best[i + 1] is None or total < best[i + 1]:
-                best[i + 1], cut[i + 1] = total, j
+            candidate = (best[j][0] + cost + overhead, best[j][1] + 1)
+            if best[i + 1] is None or candidate <= best[i + 1]:  # ties: the earlier runs fuller
+                best[i + 1], cut[i + 1] = candidate, j
     runs, end = [], n
     while end > 0:
         runs.append(order[cut[end]:end])
