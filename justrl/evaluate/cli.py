@@ -202,11 +202,14 @@ def _cmd_run(argv: list[str]) -> int:
 
 
 def _grade_folder(args, out_dir: Path, judge):
-    """Grade a finished run folder after generation (the generation backend is closed by then), as
-    ``run_eval(grade=True)`` would; prints the summary unless --quiet."""
-    from justrl.evaluate.grading import grade_run, print_summary
+    """Grade a finished run folder after generation (the generation backend is closed by then, so a vLLM
+    judge engine gets the GPU), with the same grading flags as ``justrl-eval grade``; prints reading
+    warnings, and the summary unless --quiet."""
+    from justrl.evaluate.grading import grade_run, print_summary, print_warnings
 
-    results = grade_run(out_dir, mode=args.mode, judge=judge, workers=args.workers, progress=not args.quiet)
+    results = grade_run(out_dir, grader=args.mode, judge=judge, judge_question=getattr(args, "judge_question", "empty"),
+                        workers=args.workers, progress=not args.quiet)
+    print_warnings(results)
     if not args.quiet:
         print_summary(results)
     return results
