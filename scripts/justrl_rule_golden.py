@@ -13,7 +13,15 @@ as JSONL on stdin and prints them back with ``"reference": bool | null`` and ``"
         --reference "/tmp/refenv/bin/python scripts/justrl_rule_reference_runner.py /tmp/justrl_ref" \\
         --out tests/evaluate/golden/justrl_rule.jsonl.gz
 
-``--cases-only`` prints the cases without running any reference.
+``--cases-only`` prints the cases without running any reference. ``--corpus FILE`` (repeatable) builds the
+cases from labelled response corpora instead (the real model outputs of tests/verify/cases/real/ and the
+verifier's hand-written cases), keeping each response from 200 characters before its last ``\\boxed``
+(JustRL's rule reads nothing earlier, so the verdict is that of the whole response; checked once against
+the reference on the full texts: 0 of 2,684 differ)::
+
+    python scripts/justrl_rule_golden.py --data-dir ../shared/benchmarks --reference "..." \\
+        --corpus tests/verify/cases/real/corpus.jsonl --corpus tests/verify/cases/corpus.jsonl \\
+        --corpus tests/verify/cases/heldout.jsonl --out tests/evaluate/golden/justrl_rule_real.jsonl.gz
 """
 
 from __future__ import annotations
@@ -195,6 +203,20 @@ def build_cases(data_dir: str, seed: int = 0, per_gold: dict[str, int] = PER_GOL
     return cases
 
 
+def build_corpus_cases(paths: list[str]) -> list[dict]:
+    """Cases from JSONL corpora of ``{"response", "gold", ...}`` records (see the module docstring)."""
+    cases = []
+    for path in paths:
+        for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines()):
+            record = json.loads(line)
+            response, gold = record["response"], str(record["gold"])
+            at = response.rfind("\\boxed")
+            tail = response[max(0, at - 200):] if at >= 0 else response[-300:]
+            cases.append({"benchmark": record.get("benchmark", "-"), "example_id": record.get("id", f"{Path(path).name}:{i}"),
+                          "kind": "real" if "/real/" in path else "verify-corpus", "response": tail, "gold": gold})
+    return cases
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", required=True, help="folder with <NAME>/test.parquet for the nine benchmarks")
@@ -202,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="golden JSONL to write")
     p.add_argument("--cases-only", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--corpus", action="append", default=[], help="labelled response corpus (JSONL) to use instead")
     args = p.parse_args(argv)
-    cases = build_cases(args.data_dir, args.seed)
+    cases = build_corpus_cases(args.corpus) if args.corpus else build_cases(args.data_dir, args.seed)
     payload = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases)
     if args.cases_only or not args.reference:
         sys.stdout.write(payload)

@@ -19,10 +19,11 @@ from justrl.evaluate.graders import GRADERS, check_grader, grade_answer, grade_m
 from justrl.evaluate.justrl_rule import extract_boxed, justrl_rule_check, mathd_normalize, prm_normalize
 
 GOLDEN = Path(__file__).parent / "golden" / "justrl_rule.jsonl.gz"
+GOLDEN_REAL = Path(__file__).parent / "golden" / "justrl_rule_real.jsonl.gz"  # real model outputs, labelled cases
 
 
-def _golden() -> list[dict]:
-    return [json.loads(line) for line in gzip.decompress(GOLDEN.read_bytes()).decode("utf-8").splitlines()]
+def _golden(path: Path = GOLDEN) -> list[dict]:
+    return [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()]
 
 
 def test_graders_are_listed_in_one_place():
@@ -99,6 +100,16 @@ def test_rule_grader_agrees_with_the_reference_on_golden_cases():
     # the golden file exercises every layer of the rule, not only string matches
     reasons = Counter(v.reason for v in verdicts)
     assert all(reasons[k] > 100 for k in ("match_mathd", "match_string", "match_sympy", "mismatch", "no_answer"))
+
+
+def test_rule_grader_agrees_with_the_reference_on_real_model_outputs():
+    rows = _golden(GOLDEN_REAL)
+    assert len(rows) >= 2500 and sum(r["kind"] == "real" for r in rows) >= 1500
+    verdicts = grade_many([(r["response"], r["gold"]) for r in rows], "justrl-rule", workers=2)
+    disagree = [(r["example_id"], r["gold"], r["reference"]) for r, v in zip(rows, verdicts, strict=True)
+                if v.correct != r["reference"]]
+    assert 1 - len(disagree) / len(rows) >= 0.995, disagree[:10]
+    assert sum(r["reference"] for r in rows) > 500  # both verdicts well represented
 
 
 def test_minerva_behaviour_of_the_paper_grader_is_reproduced():
