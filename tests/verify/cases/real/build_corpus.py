@@ -14,6 +14,7 @@ It needs the mirrors (``git clone --bare`` of each repository) and is not run by
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import random
 import re
@@ -252,6 +253,33 @@ def kojima(mirrors: Path) -> Iterator[dict]:
             }
 
 
+THEOREMQA_COMMIT = "1420bfbc12dd49f1469b1b9fadb56e8eeed90799"
+THEOREMQA_FILES = {
+    "Mistral-7B-v0.1 (base, 5-shot)": ("outputs/Mistral_7B_v0.1_5shots_mistral.jsonl", 70),
+}
+
+
+def theoremqa(mirrors: Path) -> Iterator[dict]:
+    repo = mirrors / "TIGER-AI-Lab+TheoremQA" / "repo"
+    for model, (path, n) in THEOREMQA_FILES.items():
+        lines = git_show(repo, THEOREMQA_COMMIT, path).splitlines()
+        rows = [dict(json.loads(line), _idx=i) for i, line in enumerate(lines) if line.strip()]
+        for r in sample(rows, n, f"theoremqa:{model}"):
+            # ``correct`` is [gold text, gold value], stored as a list or as its repr; the text is kept.
+            correct = r["correct"] if isinstance(r["correct"], list) else ast.literal_eval(r["correct"])
+            gold = correct[0]
+            yield {
+                "id": f"theoremqa-{model.split()[0].lower()}-{r['_idx']}",
+                "source": f"TIGER-AI-Lab/TheoremQA@{THEOREMQA_COMMIT}:{path}",
+                "model": model,
+                "benchmark": "theoremqa",
+                "question": r["question"],
+                "response": r["solution"],
+                "gold": str(gold),
+                "published": None,
+            }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirrors", type=Path, required=True, help="folder holding owner+name/repo bare mirrors")
@@ -259,7 +287,7 @@ def main() -> None:
     args = ap.parse_args()
     records = [
         *prime(args.mirrors), *tora(args.mirrors), *gsm(args.mirrors), *vista(args.mirrors), *cs336(args.mirrors),
-        *kojima(args.mirrors),
+        *kojima(args.mirrors), *theoremqa(args.mirrors),
     ]
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)), "duplicate ids"

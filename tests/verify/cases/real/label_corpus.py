@@ -179,6 +179,23 @@ HAND: dict[str, tuple[bool, str]] = {
     "kojima-gpt3-aqua-99": (T, "'among A through E, the answer is E.' then more working, cut off; no other letter"),
     "kojima-gpt3-aqua-143": (T, "'among A through E, the answer is D.' then more working; no other letter"),
 }
+# Mistral-7B-v0.1 (base, 5-shot) on TheoremQA; the log has no grade, so "agree" means both verifiers agreed
+_M = "theoremqa-mistral-7b-v0.1-"
+HAND.update({
+    _M + "797": (T, "'The answer is 3.72.' rounds to the gold 3.7"),
+    _M + "524": (T, "'The answer is (a).'"),
+    _M + "59": (T, "'The answer is False.'"),
+    _M + "794": (T, "'The answer is (a).'"),
+    _M + "734": (T, "'The answer is True.'"),
+    _M + "193": (T, "'The answer is (d).'"),
+    _M + "139": (T, "'The answer is True.'"),
+    _M + "706": (T, "'The answer is True.'"),
+    _M + "141": (F, "loops on one equation until cut off; the 1 Math-Verify reads is in the working"),
+    _M + "636": (T, "'The answer is Yes.' for gold True (a yes/no question)"),
+    _M + "406": (T, "'The answer is Yes.' for gold True (a yes/no question)"),
+    _M + "697": (T, "'The answer is Yes.' for gold True (a yes/no question)"),
+})
+
 # GPT-3 zero-shot CoT AQuA records where only Math-Verify disagrees: its parse of a letter gold
 # ("$D$") does not match the response's closing "the answer is D." (all read; all correct).
 for _i in ("90", "82", "140", "101", "136", "157", "150", "2", "80", "79", "97", "185", "119", "179"):
