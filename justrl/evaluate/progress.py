@@ -351,6 +351,11 @@ class StepProgress(_Display):
         meter = self.meter
         if meter is None:
             return ""
+        elapsed = meter.clock() - meter.started
+        if meter.finished:  # the summary: the whole job's wall time, start-up included
+            overall = f", {meter.session / elapsed:,.1f} {self.unit}/s" if meter.session and elapsed > 0 else ""
+            return (f"{self.description}: {meter.done}/{meter.total} done in {format_duration(elapsed)}{overall}"
+                    + (f" | {self.info}" if self.info else ""))
         pct = 100.0 * meter.done / meter.total if meter.total else 100.0
         parts = [f"{self.description}: {meter.done}/{meter.total} ({pct:.1f}%)", self.rate_text() or
                  f"unknown {self.unit}/s", f"elapsed {format_duration(meter.clock() - meter.started)}",
