@@ -280,6 +280,27 @@ class DirLock:
         if fd is not None:
             os.close(fd)  # closing the last descriptor releases the flock
 
+    @classmethod
+    def holder_of(cls, directory: str | Path, name: str = LOCK_NAME) -> dict | None:
+        """Who holds ``directory``'s lock right now (the holder's note, possibly ``{}``), or None when no live
+        process does. Read-only: opens an existing lock file for reading and tries a shared lock."""
+        import fcntl
+
+        path = Path(directory) / name
+        try:
+            fd, _ = _open_checked(path, os.O_RDONLY | _NONBLOCK)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _read_holder(fd)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
     @property
     def held(self) -> bool:
         return self._fd is not None

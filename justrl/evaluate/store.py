@@ -267,7 +267,10 @@ def read_run_json(directory: str | Path) -> dict | None:
         raise StoreError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise StoreError(f"{path} is not valid JSON ({exc}); repair or delete it") from None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path} is not a justrl-eval run.json (a JSON {type(data).__name__}, not an object); use "
+                         f"another --output-dir")
+    return data
 
 
 # ----------------------------------------------------------------------------- writing
@@ -407,6 +410,13 @@ def merge_runs(shard_dirs: list[str | Path], output_dir: str | Path, *, allow_pa
     for d in map(Path, shard_dirs):
         if not d.is_dir():
             raise StoreError(f"{d} is not a directory; pass the shard folders (e.g. OUT/shard-0-of-2 ...)")
+        try:
+            holder = DirLock.holder_of(d)
+        except UnsafeFileError as exc:
+            raise StoreError(str(exc)) from None
+        if holder is not None:
+            who = f"pid {holder.get('pid', '?')} on host {holder.get('host', '?')}" if holder else "another process"
+            raise StoreError(f"shard folder {d} is still in use by {who}; merge when that run has finished")
         run = read_run_json(d)
         if run is not None:
             runs.append({**run, "_dir": str(d)})

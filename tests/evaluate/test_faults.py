@@ -305,3 +305,51 @@ def test_resuming_a_complete_run_rewrites_no_sample_file(tmp_path):
     after = (out / AIME).stat()
     assert (again.reused, again.generated) == (6, 0)
     assert (before.st_ino, before.st_size, before.st_mtime_ns) == (after.st_ino, after.st_size, after.st_mtime_ns)
+
+
+@pytest.mark.parametrize("plant", [
+    lambda p: os.mkfifo(p),
+    lambda p: p.mkdir(),
+], ids=["fifo", "directory"])
+def test_store_name_taken_by_a_non_file_is_refused_without_blocking(tmp_path, plant):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run(out, FakeBackend(stop_after=2))
+    (out / AIME).unlink()
+    plant(out / AIME)
+    with pytest.raises(EvalError, match="not a regular file"):
+        run(out)
+
+
+@pytest.mark.parametrize("content", ['["a list"]', '{"schema": "other.tool/1", "model": "x"}'],
+                         ids=["not-an-object", "another-tools-run-json"])
+def test_foreign_run_json_is_refused_and_kept(tmp_path, content):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run.json").write_text(content)
+    with pytest.raises(EvalError, match="not a justrl-eval run.json|not written by justrl-eval"):
+        run(out)
+    assert (out / "run.json").read_text() == content
+
+
+def test_invalid_utf8_line_is_reported_not_fatal(tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run(out, FakeBackend(stop_after=3))
+    first = rows(out / AIME)[0]
+    with (out / AIME).open("ab") as fh:
+        fh.write(b'{"example_id": "\xff\xfe"}\n')
+        fh.write(json.dumps(first).encode() + b"\n")  # a valid row after it: the bad line is in the middle
+    again = run(out)
+    assert (again.reused, again.generated) == (3, 3)
+    assert "1 lines that are not JSON objects skipped" in capsys.readouterr().err
+
+
+def test_merge_refuses_a_shard_still_being_written(tmp_path):
+    from justrl.evaluate.store import StoreError, merge_runs
+
+    shard = run(tmp_path / "shard").out_dir
+    with DirLock(shard, command=["justrl-eval", "--shard", "0/2"]):
+        with pytest.raises(StoreError, match=rf"still in use by pid {os.getpid()}"):
+            merge_runs([shard], tmp_path / "merged")
+    assert merge_runs([shard], tmp_path / "merged").rows == {AIME: 6}
