@@ -217,3 +217,10 @@ def test_merge_never_writes_into_a_folder_holding_another_run(tmp_path):
     merge_runs([a], again)
     merge_runs([a], again)  # an earlier merge is replaced (by rename, never written into)
     assert len((again / run_file_name("AIME24", 0.7, 0.9, 1, 8)).read_text().splitlines()) == 1
+
+
+def test_merge_of_legacy_shards_writes_justrl_names(tmp_path):
+    a = _shard_dir(tmp_path, "a", [row(0, 0), row(0, 1)], ["0"], 2)
+    (a / AIME).rename(a / "aime24.jsonl")  # written by justrl before JustRL naming
+    report = merge_runs([a], tmp_path / "out")
+    assert report.rows == {AIME: 2} and [p.name for p in (tmp_path / "out").glob("*.jsonl")] == [AIME]
