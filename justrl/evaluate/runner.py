@@ -2,14 +2,20 @@
 
 1. Load each benchmark (first ``limit`` problems) and plan every (problem, sample index) with its seed
    (:func:`justrl.evaluate.seeds.sample_seed`); keep this shard's share (``--shard i/n``).
-2. Read the run store, drop what is already there, and submit all missing requests to the backend in
-   one call (the backend batches and schedules them). Each result is appended to ``<slug>.jsonl`` and
-   flushed as it arrives; the live display shows per-benchmark done/total, tokens/s and ETA.
-3. Write ``run.json`` (provenance) atomically at the start and at the end, then grade the folder with
-   :func:`justrl.evaluate.grading.grade_run` (not for a shard: grade after ``justrl-eval merge``).
+2. Lock the output folder (:class:`justrl.evaluate.files.DirLock`; a second run into it is refused
+   naming the holder), check every stored file read-only (this run's? same seeds and golds?), adopt
+   legacy or smaller-N files under the new name, and only then repair a torn last line.
+3. Submit all missing requests to the backend in one call (the backend batches and schedules them).
+   Each result is appended to its JustRL-named file (:func:`justrl.evaluate.store.run_file_name`) as it
+   arrives; the progress display shows done/total, tokens/s and ETA (plain lines off a terminal).
+4. Write ``run.json`` (provenance) atomically at the start and at the end (``status``: running, complete,
+   incomplete, interrupted, failed), then grade the folder with :func:`justrl.evaluate.grading.grade_run`
+   (not for a shard: grade after ``justrl-eval merge``).
 
 Re-running the same command resumes; a folder holding a run with different model, sampling, seed or
-prompt suffix is refused (mixing them would corrupt the statistics).
+prompt suffix, or files this run did not create, is refused (mixing them would corrupt the statistics).
+File-system failures (a file in the way, read-only, no permission, a full disk) are one-line
+:class:`EvalError`s; what was stored stays valid.
 """
 
 from __future__ import annotations
