@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+COLLECTIVE_TIMEOUT_S = 3 * 3600
+
 
 @dataclass(frozen=True)
 class World:
@@ -39,7 +41,12 @@ def init_world() -> World:
         import torch.distributed as dist
 
         if not dist.is_initialized():
-            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+            from datetime import timedelta
+
+            # ranks wait for each other at validation (up to 31,744-token samples) and checkpoints: NCCL's
+            # default 10-minute watchdog would abort a healthy run there
+            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo",
+                                    timeout=timedelta(seconds=COLLECTIVE_TIMEOUT_S))
     return World(rank, size, device)
 
 
@@ -53,6 +60,26 @@ def all_sum(value: float, world: World) -> float:
     t = torch.tensor([float(value)], dtype=torch.float64, device=world.device)
     dist.all_reduce(t)
     return float(t.item())
+
+
+def all_max(value: float, world: World) -> float:
+    """Maximum of a float over all ranks (identity for a world of one)."""
+    if world.size == 1:
+        return float(value)
+    import torch
+    import torch.distributed as dist
+
+    t = torch.tensor([float(value)], dtype=torch.float64, device=world.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t.item())
+
+
+def barrier(world: World) -> None:
+    """Wait for every rank (no-op for a world of one)."""
+    if world.size > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
 
 
 def wrap_model(model, world: World, *, fsdp: bool = False):

@@ -1,18 +1,25 @@
 """The native GRPO training loop, top to bottom (DESIGN.md §5).
 
+Before the first step: claim the run folder (lock; a fresh run refuses a used folder; a resume cuts
+metrics back to its checkpoint), load the policy and prompts, restore the newest readable checkpoint,
+build the rollout engine and push the current weights into it, validate once (``val_before_train``).
+
 One rollout step:
   1. take the next ``prompts_per_step`` prompts (a seeded shuffle per epoch; the position is checkpointed)
-  2. sample ``rollouts_per_prompt`` responses per prompt with the rollout engine
+  2. sample ``rollouts_per_prompt`` responses per prompt with the rollout engine, each with its own seed
+     derived from (seed, step, prompt, sample), so a resumed run draws the same samples
   3. score each response with the verifier (+1 / -1; optional DAPO overlong penalty), group advantages
-  4. recompute old log-probs (and the pre-update entropy) with the trainer's model
+  4. old log-probs (and the pre-update entropy) with the trainer's model in eval mode, no gradient
   5. one pass over the batch in mini-batches of ``mini_batch_prompts`` prompts -> one AdamW step each;
-     micro-batches accumulate gradients with the loss divided by the mini-batch's token count, so the
-     token-mean over the whole mini-batch is exact; grad-norm clip; a non-finite norm skips the step
+     micro-batches packed by token budget (each padded to its own longest row) accumulate gradients with
+     the loss divided by the mini-batch's token count, so the token-mean over the whole mini-batch is
+     exact; grad-norm clip; a non-finite norm skips the step
   6. scheduler step (linear warm-up per rollout step), push weights to the engine, log, validate, save
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -23,8 +30,8 @@ from pathlib import Path
 
 from justrl.train import checkpoint as ckpt
 from justrl.train.config import RecipeConfig, TrainError
-from justrl.train.dist import World, all_sum, unwrap
-from justrl.train.grpo import group_advantages, policy_loss, token_entropy_from_logits, token_logprobs
+from justrl.train.dist import World, all_max, all_sum, unwrap
+from justrl.train.grpo import backward_scale, group_advantages, policy_loss, sequence_logprobs
 
 
 # ----------------------------------------------------------------------------- batch tensors
@@ -34,9 +41,10 @@ class Batch:
 
     input_ids: object  # [N, P + T] long
     attention_mask: object  # [N, P + T]
-    position_ids: object  # [N, P + T], counted from the first real prompt token (as in generate)
     response_mask: object  # [N, T] float, 1 on response tokens
     advantages: object  # [N]
+    prompt_lengths: list[int]
+    response_lengths: list[int]
     old_logp: object = None  # [N, T], filled by recompute_old_logp
 
     @property
@@ -45,8 +53,9 @@ class Batch:
 
     def rows(self, start: int, stop: int) -> Batch:
         sl = slice(start, stop)
-        return Batch(self.input_ids[sl], self.attention_mask[sl], self.position_ids[sl], self.response_mask[sl],
-                     self.advantages[sl], None if self.old_logp is None else self.old_logp[sl])
+        return Batch(self.input_ids[sl], self.attention_mask[sl], self.response_mask[sl], self.advantages[sl],
+                     self.prompt_lengths[sl], self.response_lengths[sl],
+                     None if self.old_logp is None else self.old_logp[sl])
 
 
 def collate(prompts: list[list[int]], responses: list[list[int]], advantages, pad_id: int, device) -> Batch:
@@ -66,26 +75,156 @@ def collate(prompts: list[list[int]], responses: list[list[int]], advantages, pa
             ids[i, p_width:p_width + len(r)] = torch.tensor(r, dtype=torch.long)
             attn[i, p_width:p_width + len(r)] = 1
             rmask[i, : len(r)] = 1.0
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
-    return Batch(ids.to(device), attn.to(device), pos.to(device), rmask.to(device),
-                 torch.as_tensor(advantages, dtype=torch.float32).to(device))
+    return Batch(ids.to(device), attn.to(device), rmask.to(device),
+                 torch.as_tensor(advantages, dtype=torch.float32).to(device),
+                 [len(p) for p in prompts], [len(r) for r in responses])
 
 
-def response_logprobs(model, batch: Batch, *, temperature: float, entropy: bool = False):
-    """Per-token log-probs of the response tokens [N, T] (and entropies [N, T] when asked).
+# ----------------------------------------------------------------------------- micro-batches
+def micro_batches(batch: Batch, config: RecipeConfig, world: World) -> list:
+    """This rank's rows of ``batch`` packed into micro-batches, the same number on every rank.
 
-    Only the logits of the last T + 1 positions are computed (``logits_to_keep``).
+    ``max_tokens_per_micro_batch`` > 0: first-fit-decreasing by (rows x own padded width) <= budget (JustRL's
+    ``use_dynamic_bsz`` with 32,768 tokens per GPU); 0: at most ``micro_batch_responses`` rows each. Every rank
+    runs as many forwards as the busiest one (FSDP2 all-gathers in lock-step; veRL 0.4 does the same,
+    ``rearrange_micro_batches(same_micro_num_in_dp=True)``).
     """
+    from justrl.train.microbatch import pack_micro_batches
+
+    n = len(batch.prompt_lengths)
+    if config.max_tokens_per_micro_batch > 0:
+        budget, cap = config.max_tokens_per_micro_batch, None
+    else:
+        budget, cap = 1 << 62, config.micro_batch_responses
+    mbs = pack_micro_batches(batch.prompt_lengths, batch.response_lengths, budget, max_rows=cap)
+    count = int(all_max(len(mbs), world))
+    if count > len(mbs):
+        mbs = pack_micro_batches(batch.prompt_lengths, batch.response_lengths, budget, max_rows=cap,
+                                 min_count=min(count, n))
+    return mbs
+
+
+def _micro_inputs(batch: Batch, mb):
+    from justrl.train.microbatch import take_sequence
+
     t = batch.response_width
-    out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=batch.position_ids,
-                logits_to_keep=t + 1, use_cache=False)
-    logits = out.logits[:, :-1]
-    targets = batch.input_ids[:, -t:]
-    logp = token_logprobs(logits, targets, temperature=temperature)
-    ent = token_entropy_from_logits(logits, temperature=temperature) if entropy else None
-    return logp, ent
+    return take_sequence(batch.input_ids, mb, t), take_sequence(batch.attention_mask, mb, t)
 
 
+def _autocast(device: str, dtype: str):
+    import torch
+
+    if device.startswith("cuda") and dtype in ("auto", "bfloat16"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def recompute_old_logp(model, batch: Batch, config: RecipeConfig, world: World) -> tuple[float, float]:
+    """Fill ``batch.old_logp`` with the pre-update policy (eval mode, no gradient, before the step's first
+    update, as veRL's ``compute_log_prob``); return (entropy sum, token count) of this rank."""
+    import torch
+
+    from justrl.train.microbatch import put_response, take_response
+
+    old = torch.zeros_like(batch.response_mask)
+    ent_sum, tokens = 0.0, 0.0
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), _autocast(world.device, config.dtype):
+            for mb in micro_batches(batch, config, world):
+                ids, attn = _micro_inputs(batch, mb)
+                logp, ent = sequence_logprobs(model, ids, attn, mb.response_width, temperature=config.temperature,
+                                              entropy=True)
+                put_response(old, mb, logp.float())
+                mask = take_response(batch.response_mask, mb)
+                ent_sum += float((ent.float() * mask).sum())
+                tokens += float(mask.sum())
+                del logp, ent
+                release_host_memory(world.device)
+    finally:
+        model.train(was_training)
+    batch.old_logp = old
+    return ent_sum, tokens
+
+
+# ----------------------------------------------------------------------------- the update
+PG_KEYS = ("actor/pg_loss", "actor/pg_clipfrac", "actor/pg_clipfrac_lower", "actor/ppo_kl")
+
+
+def _grad_sync(model, enabled: bool):
+    """Gradient all-reduce on (the last micro-batch) or off (the others): DDP ``no_sync``, FSDP2's switch."""
+    if enabled:
+        return contextlib.nullcontext()
+    if hasattr(model, "no_sync"):
+        return model.no_sync()
+    if hasattr(model, "set_requires_gradient_sync"):
+        @contextlib.contextmanager
+        def off():
+            model.set_requires_gradient_sync(False)
+            try:
+                yield
+            finally:
+                model.set_requires_gradient_sync(True)
+        return off()
+    return contextlib.nullcontext()
+
+
+def update(model, optimizer, batch: Batch, config: RecipeConfig, world: World) -> dict[str, float]:
+    """One pass over this rank's rollout batch: one optimizer step per mini-batch.
+
+    ``batch`` holds, in order, this rank's slice of each global mini-batch (see :func:`rank_prompts`).
+    Returns token-weighted means of the loss metrics over the step, the mean pre-clip grad norm, and
+    ``actor/skipped_steps`` (optimizer steps dropped for a non-finite gradient norm).
+    """
+    import torch
+
+    from justrl.train.microbatch import take_response, take_rows
+
+    per_mini = config.mini_batch_prompts * config.rollouts_per_prompt // world.size
+    scale = backward_scale(config.loss_aggregation, world.size)
+    sums = dict.fromkeys(PG_KEYS, 0.0)
+    tokens_seen, norms, skipped = 0.0, [], 0
+    model.train()
+    for _ in range(config.ppo_epochs):
+        for m_start in range(0, batch.input_ids.shape[0], per_mini):
+            mini = batch.rows(m_start, m_start + per_mini)
+            rows = len(mini.prompt_lengths)
+            global_tokens = all_sum(float(mini.response_mask.sum()), world)
+            mbs = micro_batches(mini, config, world)
+            optimizer.zero_grad(set_to_none=True)
+            for k, mb in enumerate(mbs):
+                ids, attn = _micro_inputs(mini, mb)
+                with _grad_sync(model, k == len(mbs) - 1), _autocast(world.device, config.dtype):
+                    logp, _ = sequence_logprobs(model, ids, attn, mb.response_width, temperature=config.temperature)
+                    loss, metrics = policy_loss(
+                        logp, take_response(mini.old_logp, mb), take_rows(mini.advantages, mb),
+                        take_response(mini.response_mask, mb), clip_low=config.clip_low, clip_high=config.clip_high,
+                        dual_clip=config.dual_clip, aggregation=config.loss_aggregation,
+                        normalizer=max(global_tokens, 1.0), num_micro_batches=len(mbs),
+                        micro_weight=len(mb.rows) / rows)
+                    (loss * scale).backward()
+                del logp, loss
+                release_host_memory(world.device)
+                for key in PG_KEYS:
+                    sums[key] += metrics[key] * metrics["tokens"]
+                tokens_seen += metrics["tokens"]
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+            if math.isfinite(norm):
+                optimizer.step()
+                norms.append(norm)
+            else:
+                skipped += 1
+            optimizer.zero_grad(set_to_none=True)
+    total = all_sum(tokens_seen, world)
+    out = {key: all_sum(value, world) / max(total, 1.0) for key, value in sums.items()}
+    out["actor/grad_norm"] = sum(norms) / len(norms) if norms else float("nan")
+    out["actor/skipped_steps"] = float(skipped)
+    return out
+
+
+# ----------------------------------------------------------------------------- host memory
 _HEAP: dict = {}
 TRIM_MIN_FREE = 64 << 20  # bytes of freed heap worth handing back (below it a trim costs more than it saves)
 
@@ -121,8 +260,7 @@ def release_host_memory(device: str) -> None:
     freed pages and, with the heap fragmented by small long-lived allocations, often cannot reuse them
     for the next micro-batch's tensors, so the resident set grows by up to a micro-batch's activations
     per pass. Trimming here keeps the CPU peak near the live peak; it changes no numbers. Only done
-    when at least ``TRIM_MIN_FREE`` bytes are free (re-faulting a small heap would cost more than it
-    saves). A no-op on GPUs (the CUDA caching allocator) and without glibc.
+    when at least ``TRIM_MIN_FREE`` bytes are free. A no-op on GPUs and without glibc.
     """
     if not device.startswith("cpu"):
         return
@@ -133,93 +271,6 @@ def release_host_memory(device: str) -> None:
     if info is not None and info().fordblks < TRIM_MIN_FREE:
         return
     trim(0)
-
-
-def _autocast(device: str, dtype: str):
-    import contextlib
-
-    import torch
-
-    if device.startswith("cuda") and dtype in ("auto", "bfloat16"):
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def recompute_old_logp(model, batch: Batch, config: RecipeConfig, device: str) -> tuple[float, float]:
-    """Fill ``batch.old_logp`` with the pre-update policy; return (entropy sum, token count) of this rank."""
-    import torch
-
-    pieces, ent_sum, tokens = [], 0.0, 0.0
-    with torch.no_grad(), _autocast(device, config.dtype):
-        for start in range(0, batch.input_ids.shape[0], config.micro_batch_responses):
-            part = batch.rows(start, start + config.micro_batch_responses)
-            logp, ent = response_logprobs(model, part, temperature=config.temperature, entropy=True)
-            pieces.append(logp)
-            ent_sum += float((ent * part.response_mask).sum())
-            tokens += float(part.response_mask.sum())
-            del logp, ent
-            release_host_memory(device)
-    batch.old_logp = torch.cat(pieces)
-    return ent_sum, tokens
-
-
-# ----------------------------------------------------------------------------- the update
-PG_KEYS = ("actor/pg_loss", "actor/pg_clipfrac", "actor/pg_clipfrac_lower", "actor/ppo_kl")
-
-
-def update(model, optimizer, batch: Batch, config: RecipeConfig, world: World) -> dict[str, float]:
-    """One pass over this rank's rollout batch: one optimizer step per mini-batch.
-
-    ``batch`` holds, in order, this rank's slice of each global mini-batch (see :func:`rank_prompts`).
-    Returns token-weighted means of the loss metrics over the step, the mean pre-clip grad norm, and
-    ``actor/skipped_steps`` (optimizer steps dropped for a non-finite gradient norm).
-    """
-    import torch
-
-    n = config.rollouts_per_prompt
-    per_mini = config.mini_batch_prompts * n // world.size
-    sums = dict.fromkeys(PG_KEYS, 0.0)
-    tokens_seen, norms, skipped = 0.0, [], 0
-    model.train()
-    for _ in range(config.ppo_epochs):
-        for m_start in range(0, batch.input_ids.shape[0], per_mini):
-            mini = batch.rows(m_start, m_start + per_mini)
-            local_tokens = float(mini.response_mask.sum())
-            global_tokens = all_sum(local_tokens, world)
-            micro_starts = list(range(0, per_mini, config.micro_batch_responses))
-            optimizer.zero_grad(set_to_none=True)
-            for k, start in enumerate(micro_starts):
-                micro = mini.rows(start, start + config.micro_batch_responses)
-                sync = k == len(micro_starts) - 1 or not hasattr(model, "no_sync")
-                import contextlib
-
-                ctx = contextlib.nullcontext() if sync else model.no_sync()
-                with ctx, _autocast(world.device, config.dtype):
-                    logp, _ = response_logprobs(model, micro, temperature=config.temperature)
-                    loss, metrics = policy_loss(
-                        logp, micro.old_logp, micro.advantages, micro.response_mask, clip_low=config.clip_low,
-                        clip_high=config.clip_high, dual_clip=config.dual_clip, aggregation=config.loss_aggregation,
-                        normalizer=max(global_tokens, 1.0), num_micro_batches=len(micro_starts))
-                    # wrappers average gradients over ranks; scale back to a sum over the global mini-batch
-                    (loss * world.size).backward()
-                del logp, loss
-                release_host_memory(world.device)
-                for key in PG_KEYS:
-                    sums[key] += metrics[key] * metrics["tokens"]
-                tokens_seen += metrics["tokens"]
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
-            if math.isfinite(norm):
-                optimizer.step()
-                norms.append(norm)
-            else:
-                skipped += 1
-            optimizer.zero_grad(set_to_none=True)
-    total = all_sum(tokens_seen, world)
-    out = {key: all_sum(value, world) / max(total, 1.0) for key, value in sums.items()}
-    out["actor/grad_norm"] = sum(norms) / len(norms) if norms else float("nan")
-    out["actor/skipped_steps"] = float(skipped)
-    return out
 
 
 # ----------------------------------------------------------------------------- rewards
@@ -243,7 +294,10 @@ def score_responses(texts: list[str], golds: list[str], lengths: list[int], conf
 
 # ----------------------------------------------------------------------------- data order
 def rank_prompts(items: list, mini_batch: int, world: World) -> list:
-    """This rank's share of a step's prompts: its slice of every global mini-batch, mini-batch by mini-batch."""
+    """This rank's share of a step's prompts: its slice of every global mini-batch, mini-batch by mini-batch.
+
+    Groups stay together: all ``rollouts_per_prompt`` responses of a prompt are on one rank, in one mini-batch.
+    """
     if mini_batch % world.size:
         raise TrainError(f"mini_batch_prompts={mini_batch} must be divisible by the {world.size} processes")
     per = mini_batch // world.size
@@ -260,12 +314,23 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return order
 
 
+_ORDER_CACHE: dict[tuple[int, int, int], list[int]] = {}
+
+
 def take_prompts(n_prompts: int, cursor: int, count: int, seed: int) -> list[int]:
-    """Indices of the ``count`` prompts after position ``cursor`` of the endless epoch sequence."""
+    """Indices of the ``count`` prompts after position ``cursor`` of the endless epoch sequence.
+
+    Each epoch's permutation is built once and kept (the last two epochs), not once per prompt.
+    """
     out = []
     for pos in range(cursor, cursor + count):
         epoch, offset = divmod(pos, n_prompts)
-        out.append(epoch_order(n_prompts, seed, epoch)[offset])
+        key = (n_prompts, seed, epoch)
+        if key not in _ORDER_CACHE:
+            for old in [k for k in _ORDER_CACHE if k[:2] == key[:2] and k[2] < epoch - 1]:
+                del _ORDER_CACHE[old]
+            _ORDER_CACHE[key] = epoch_order(n_prompts, seed, epoch)
+        out.append(_ORDER_CACHE[key][offset])
     return out
 
 
@@ -296,20 +361,43 @@ def load_policy(config: RecipeConfig, run_dir: Path, device: str):
         tokenizer.pad_token = tokenizer.eos_token
     model.to(device)
     if device.startswith("cuda") and config.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+        # non-reentrant: works under DDP/FSDP2 and with inputs that need no grad
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
     return model, tokenizer
+
+
+def load_prompts(config: RecipeConfig, tokenizer, world: World):
+    """The tokenised training prompts (``prompt_format``; deduplicated only when ``deduplicate``)."""
+    from justrl.train.data import deduplicate, load_train_records, tokenize_prompts
+
+    records = load_train_records(config.train_data, prompt_format=config.prompt_format)
+    if config.deduplicate:
+        records = deduplicate(records)
+    prompts, dropped = tokenize_prompts(records, tokenizer, suffix=config.prompt_suffix,
+                                        use_chat_template=config.use_chat_template,
+                                        max_prompt_tokens=config.max_prompt_tokens)
+    if world.main:
+        print(f"justrl-train: {len(prompts)} prompts ({dropped} longer than {config.max_prompt_tokens} tokens "
+              f"filtered out)", file=sys.stderr)
+    if not prompts:
+        raise TrainError(f"no training prompt fits max_prompt_tokens={config.max_prompt_tokens}")
+    return prompts
 
 
 def lr_factor(step_index: int, warmup: int) -> float:
     """LR multiplier at rollout step ``step_index`` (0-based): linear from 0 over ``warmup`` steps, then 1.
 
-    Exactly veRL's constant schedule (``verl.utils.torch_functional.get_constant_schedule_with_warmup``:
-    ``min(1, s / max(1, num_warmup_steps))``, a ``LambdaLR`` that veRL steps once per rollout step after
-    the update): rollout step 1 trains with lr 0, step ``warmup + 1`` is the first at the full lr. As in
-    veRL, ``warmup`` 0 behaves like 1 (step 1 still has lr 0), so both engines follow the same lr curve.
+    veRL's constant schedule (volcengine/verl @ b178a3c, ``verl/utils/torch_functional.py``,
+    ``get_constant_schedule_with_warmup``: ``lr_lambda(s) = s / max(1, W) if s < W else 1.0``, a ``LambdaLR``
+    that veRL steps once per rollout step after the update). With ``warmup`` W > 0 rollout step 1 trains
+    with lr 0 and step W + 1 is the first at the full lr; with W = 0 (``s < 0`` never holds) every step,
+    the first included, has the full lr. veRL's FSDP engine replaces ``lr_warmup_steps <= 0`` by
+    ``int(lr_warmup_steps_ratio * total_steps)``, 0 with the default ratio 0.0 (``transformer_impl.py``).
     """
-    return min(1.0, step_index / max(1, warmup))
+    if step_index < warmup:
+        return step_index / max(1, warmup)
+    return 1.0
 
 
 def make_optimizer(model, config: RecipeConfig):
@@ -321,209 +409,173 @@ def make_optimizer(model, config: RecipeConfig):
     return optimizer, scheduler
 
 
-# ----------------------------------------------------------------------------- validation
-def validate(model, tokenizer, config: RecipeConfig, run_dir: Path, step: int, *,
-             data_dir: str | Path | None = None) -> dict[str, float]:
-    """avg@k on ``config.val_benchmarks`` through justrl.evaluate (fraction correct, lenient grading).
+def write_json_atomic(path: Path, data) -> None:
+    """``data`` as indented JSON, written atomically (temporary file + rename, readable by all)."""
+    from justrl.evaluate.files import atomic_write_json
 
-    ``data_dir``: a JustRL-style benchmark folder (else justrl's cache or the Hub; HF_HUB_OFFLINE is honoured).
-    """
-    if not config.val_benchmarks:
-        return {}
-    from justrl.evaluate.backends.hf import HFBackend
-    from justrl.evaluate.protocol import Protocol
-    from justrl.evaluate.runner import run_eval
+    atomic_write_json(path, data)
 
-    protocol = Protocol(suffix=config.prompt_suffix, temperature=config.val_temperature, top_p=config.val_top_p,
-                        max_tokens=config.max_response_tokens, n=config.val_samples, seed=config.seed)
-    backend = HFBackend.from_model(unwrap(model), tokenizer)
-    from justrl.train.data import _offline
 
-    result = run_eval(backend, list(config.val_benchmarks), output_dir=run_dir / "val" / f"step_{step}",
-                      protocol=protocol, data_dir=data_dir, offline=_offline(), progress=False, summary=False)
-    benches = (result.results or {}).get("benchmarks", {})
-    return {f"val/{name}/avg@{config.val_samples}": float(b["avg_at_n"]) / 100.0 for name, b in benches.items()}
+def _save_config(run_dir: Path, config: RecipeConfig, resume: bool, first_prompt: str) -> None:
+    from justrl.evaluate.files import UnsafeFileError, read_regular
+    from justrl.train.presets import to_dict
+
+    saved = run_dir / "config.json"
+    meta = {"command": sys.argv}
+    if resume:
+        try:
+            meta = json.loads(read_regular(saved)[0])
+        except (UnsafeFileError, OSError, ValueError) as exc:
+            raise TrainError(f"{saved} cannot be read ({str(exc).splitlines()[0]})") from None
+        meta.setdefault("resumed", []).append(sys.argv)
+    write_json_atomic(saved, {**meta, "config": to_dict(config), "first_prompt": first_prompt})
 
 
 # ----------------------------------------------------------------------------- the run
-def write_json_atomic(path: Path, data) -> None:
-    """``data`` as indented JSON, written atomically (temporary file + rename, readable by all)."""
-    from justrl.evaluate.report import write_text_atomic
-
-    write_text_atomic(path, json.dumps(data, indent=2))
-
-
-class MetricsLog:
-    """RUN/metrics.jsonl (append + flush) and, when installed and asked, TensorBoard scalars."""
-
-    def __init__(self, run_dir: Path, *, tensorboard: bool = False):
-        self.path = run_dir / "metrics.jsonl"
-        self.writer = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.writer = SummaryWriter(str(run_dir / "tensorboard"))
-            except ImportError:
-                self.writer = None
-
-    def truncate_after(self, step: int) -> None:
-        """Drop rows logged after ``step`` (a resumed run re-does them)."""
-        if not self.path.exists():
-            return
-        keep = []
-        for line in self.path.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if row.get("step", 0) <= step:
-                keep.append(line)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(f"{line}\n" for line in keep))
-        tmp.replace(self.path)
-
-    def append(self, row: dict) -> None:
-        with self.path.open("a") as fh:
-            fh.write(json.dumps(row) + "\n")
-            fh.flush()
-        if self.writer is not None:
-            for key, value in row.items():
-                if key != "step" and isinstance(value, (int, float)):
-                    self.writer.add_scalar(key, value, row["step"])
-            self.writer.flush()
-
-
 def train(config: RecipeConfig, run_dir: str | Path, *, resume: bool = False, world: World | None = None,
           progress: bool = True, tensorboard: bool = False, max_steps: int | None = None,
-          data_dir: str | Path | None = None) -> list[dict]:
+          data_dir: str | Path | None = None, fsdp: bool | None = None) -> list[dict]:
     """Run (or resume) GRPO training into ``run_dir``; returns the metric rows of this session.
 
     ``max_steps`` stops after that many rollout steps of this session (the run can be resumed later).
-    ``data_dir``: where validation reads its benchmarks (see :func:`validate`).
+    ``data_dir``: where validation reads its benchmarks. ``fsdp``: shard with FSDP2 (default: on GPUs when
+    there are several processes; DDP otherwise).
     """
     import numpy as np
     import torch
 
-    from justrl.train.data import deduplicate, load_train_records, tokenize_prompts
-    from justrl.train.presets import to_dict
-    from justrl.train.rollout import make_engine
+    from justrl.train.dist import barrier
+    from justrl.train.rollout import make_engine, rollout_seeds
+    from justrl.train.runlog import MetricsLog, claim
+    from justrl.train.validation import due, validate
 
     world = world or World(device=pick_device())
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
-
-    model, tokenizer = load_policy(config, run_dir, world.device)
-    records = deduplicate(load_train_records(config.train_data))
-    prompts, dropped = tokenize_prompts(records, tokenizer, suffix=config.prompt_suffix,
-                                        use_chat_template=config.use_chat_template,
-                                        max_prompt_tokens=config.max_prompt_tokens)
-    if world.main:
-        print(f"justrl-train: {len(prompts)} prompts ({dropped} longer than {config.max_prompt_tokens} tokens "
-              f"filtered out)", file=sys.stderr)
-    if not prompts:
-        raise TrainError(f"no training prompt fits max_prompt_tokens={config.max_prompt_tokens}")
-    if world.main:
-        saved = run_dir / "config.json"
-        meta = json.loads(saved.read_text()) if resume and saved.exists() else {"command": sys.argv}
-        if resume:
-            meta.setdefault("resumed", []).append(sys.argv)
-        write_json_atomic(saved, {**meta, "config": to_dict(config)})
-
-    state = {"step": 0, "cursor": 0}
-    log = MetricsLog(run_dir, tensorboard=tensorboard and world.main)
-    if not resume and config.warm_start_steps:
-        from justrl.train.toy import warm_start
-
-        warm_start(model, tokenizer, prompts, steps=config.warm_start_steps, lr=config.warm_start_lr, seed=config.seed)
-    policy = _wrap(model, world)
-    optimizer, scheduler = make_optimizer(policy, config)
-    if resume:
-        state = ckpt.load_latest(run_dir, unwrap(policy), optimizer, scheduler, device=world.device)
+    lock = claim(run_dir, resume=resume, command=sys.argv) if world.main else None
+    barrier(world)
+    try:
+        random.seed(config.seed)
+        np.random.seed(config.seed)
+        torch.manual_seed(config.seed)
+        model, tokenizer = load_policy(config, run_dir, world.device)
+        prompts = load_prompts(config, tokenizer, world)
         if world.main:
-            log.truncate_after(state["step"])
-    engine = make_engine(config, policy, tokenizer, world.device)
-    if resume:
-        engine.sync_weights()
+            _save_config(run_dir, config, resume, tokenizer.decode(prompts[0].ids))
+        policy = _wrap(model, world, fsdp)
+        optimizer, scheduler = make_optimizer(policy, config)
+        state = ckpt.load_latest(run_dir, policy, optimizer, scheduler, world=world) if resume else None
+        if state is None:  # a fresh run, or a resumed one killed before its first checkpoint: start over
+            if resume and world.main:
+                print("justrl-train: no checkpoint yet; starting the run over from step 0", file=sys.stderr)
+            if config.warm_start_steps:
+                from justrl.train.toy import warm_start
 
-    rows = []
-    last = config.total_steps if max_steps is None else min(config.total_steps, state["step"] + max_steps)
-    bar = _Progress(enabled=progress and world.main, start=state["step"], total=config.total_steps)
-    with bar:
-        while state["step"] < last:
-            step = state["step"] + 1
-            t0 = time.perf_counter()
-            # 1. prompts of this step (same on every rank), this rank's share
-            picked = take_prompts(len(prompts), state["cursor"], config.prompts_per_step, config.seed)
-            mine = [prompts[i] for i in rank_prompts(picked, config.mini_batch_prompts, world)]
-            # 2. rollouts
-            rollouts = engine.generate([p.ids for p in mine], config.rollouts_per_prompt,
-                                       max_new_tokens=config.max_response_tokens, temperature=config.temperature,
-                                       top_p=config.top_p)
-            t_gen = time.perf_counter() - t0
-            release_host_memory(world.device)  # the generation's KV cache is free now
-            # 3. rewards and advantages
-            golds = [p.gold for p in mine for _ in range(config.rollouts_per_prompt)]
-            texts = tokenizer.batch_decode(rollouts.response_ids, skip_special_tokens=True)
-            lengths = [len(r) for r in rollouts.response_ids]
-            scores = score_responses(texts, golds, lengths, config)
-            adv = group_advantages(torch.tensor(scores), config.rollouts_per_prompt, config.adv_eps)
-            batch = collate(rollouts.prompt_ids, rollouts.response_ids, adv, tokenizer.pad_token_id, world.device)
-            # 4. old log-probs and pre-update entropy
-            t1 = time.perf_counter()
-            ent_sum, tokens = recompute_old_logp(policy, batch, config, world.device)
-            t_old = time.perf_counter() - t1
-            # 5. the update
-            t2 = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
-            metrics = update(policy, optimizer, batch, config, world)
-            scheduler.step()
-            engine.sync_weights()
-            t_update = time.perf_counter() - t2
-            # 6. log
-            n_all = all_sum(len(scores), world)
-            resp_tokens = all_sum(sum(lengths), world)
-            step_time = time.perf_counter() - t0
-            row = {
-                "step": step,
-                "critic/score/mean": all_sum(sum(scores), world) / n_all,
-                "critic/advantages/mean": all_sum(float(adv.sum()), world) / n_all,
-                "actor/entropy": all_sum(ent_sum, world) / max(all_sum(tokens, world), 1.0),
-                "response_length/mean": resp_tokens / n_all,
-                "response_length/clip_ratio": all_sum(sum(rollouts.truncated), world) / n_all,
-                **metrics,
-                "actor/lr": lr,
-                "timing_s/gen": t_gen,
-                "timing_s/old_log_prob": t_old,
-                "timing_s/update": t_update,
-                "timing_s/step": step_time,
-                "perf/tokens_per_s": (all_sum(sum(len(p) for p in rollouts.prompt_ids), world) + resp_tokens)
-                / step_time / world.size,
-            }
-            if rollouts.engine_logprobs is not None:
-                row["rollout/logp_diff"] = _logp_diff(rollouts.engine_logprobs, batch, world)
-            state = {"step": step, "cursor": state["cursor"] + config.prompts_per_step}
-            if config.val_every and step % config.val_every == 0 and world.main:
-                row.update(validate(policy, tokenizer, config, run_dir, step, data_dir=data_dir))
-            if world.main:
+                warm_start(unwrap(policy), tokenizer, prompts, steps=config.warm_start_steps,
+                           lr=config.warm_start_lr, seed=config.seed)
+        log = MetricsLog(run_dir, keep_through=None if not resume else (state or {"step": -1})["step"],
+                         tensorboard=tensorboard) if world.main else None
+        state = state or {"step": 0, "cursor": 0}
+        engine = make_engine(config, policy, tokenizer, world.device)
+        engine.sync_weights()  # the first rollout samples the current (e.g. warm-started or restored) weights
+
+        rows = []
+        if state["step"] == 0 and due(config, 0):
+            row = {"step": 0, **validate(engine, tokenizer, config, run_dir, 0, world, data_dir=data_dir)}
+            if log is not None:
                 log.append(row)
             rows.append(row)
-            bar.advance(row)
-            if (config.save_every and step % config.save_every == 0) or step == config.total_steps:
-                ckpt.save(run_dir, unwrap(policy), optimizer, scheduler, state, world=world)
-    if world.main and state["step"] >= config.total_steps:
-        unwrap(policy).save_pretrained(str(run_dir / "final"))
+        last = config.total_steps if max_steps is None else min(config.total_steps, state["step"] + max_steps)
+        bar = _Progress(enabled=progress and world.main, start=state["step"], total=config.total_steps)
+        with bar:
+            while state["step"] < last:
+                step = state["step"] + 1
+                t0 = time.perf_counter()
+                # 1. prompts of this step (same on every rank), this rank's share
+                picked = take_prompts(len(prompts), state["cursor"], config.prompts_per_step, config.seed)
+                mine = [prompts[i] for i in rank_prompts(picked, config.mini_batch_prompts, world)]
+                # 2. rollouts, one seed per (step, prompt, sample)
+                seeds = rollout_seeds(config.seed, step, [p.index for p in mine], config.rollouts_per_prompt)
+                rollouts = engine.generate([p.ids for p in mine], config.rollouts_per_prompt,
+                                           max_new_tokens=config.max_response_tokens, temperature=config.temperature,
+                                           top_p=config.top_p, seeds=seeds)
+                t_gen = time.perf_counter() - t0
+                release_host_memory(world.device)  # the generation's KV cache is free now
+                # 3. rewards and advantages
+                golds = [p.gold for p in mine for _ in range(config.rollouts_per_prompt)]
+                texts = tokenizer.batch_decode(rollouts.response_ids, skip_special_tokens=True)
+                lengths = [len(r) for r in rollouts.response_ids]
+                scores = score_responses(texts, golds, lengths, config)
+                adv = group_advantages(torch.tensor(scores), config.rollouts_per_prompt, config.adv_eps)
+                batch = collate(rollouts.prompt_ids, rollouts.response_ids, adv, tokenizer.pad_token_id, world.device)
+                # 4. old log-probs and pre-update entropy
+                t1 = time.perf_counter()
+                ent_sum, tokens = recompute_old_logp(policy, batch, config, world)
+                t_old = time.perf_counter() - t1
+                # 5. the update
+                t2 = time.perf_counter()
+                lr = optimizer.param_groups[0]["lr"]
+                metrics = update(policy, optimizer, batch, config, world)
+                scheduler.step()
+                engine.sync_weights()
+                t_update = time.perf_counter() - t2
+                # 6. log, validate, save
+                n_all = all_sum(len(scores), world)
+                resp_tokens = all_sum(sum(lengths), world)
+                step_time = time.perf_counter() - t0
+                row = {
+                    "step": step,
+                    "critic/score/mean": all_sum(sum(scores), world) / n_all,
+                    "critic/advantages/mean": all_sum(float(adv.sum()), world) / n_all,
+                    "actor/entropy": all_sum(ent_sum, world) / max(all_sum(tokens, world), 1.0),
+                    "response_length/mean": resp_tokens / n_all,
+                    "response_length/clip_ratio": all_sum(sum(rollouts.truncated), world) / n_all,
+                    **metrics,
+                    "actor/lr": lr,
+                    "timing_s/gen": t_gen,
+                    "timing_s/old_log_prob": t_old,
+                    "timing_s/update": t_update,
+                    "timing_s/step": step_time,
+                    # per process (= per GPU), like veRL's perf/throughput
+                    "perf/tokens_per_s_per_gpu": (all_sum(sum(len(p) for p in rollouts.prompt_ids), world)
+                                                  + resp_tokens) / step_time / world.size,
+                }
+                if rollouts.engine_logprobs is not None:
+                    row["rollout/logp_diff"] = _logp_diff(rollouts.engine_logprobs, batch, world)
+                state = {"step": step, "cursor": state["cursor"] + config.prompts_per_step}
+                if due(config, step):
+                    t3 = time.perf_counter()
+                    row.update(validate(engine, tokenizer, config, run_dir, step, world, data_dir=data_dir))
+                    row["timing_s/val"] = time.perf_counter() - t3
+                if log is not None:
+                    log.append(row)
+                rows.append(row)
+                bar.advance(row)
+                if (config.save_every and step % config.save_every == 0) or step == config.total_steps:
+                    ckpt.save(run_dir, policy, optimizer, scheduler, state, world=world)
+        if state["step"] >= config.total_steps:
+            _save_final(policy, tokenizer, run_dir, world)
+        if log is not None:
+            log.close()
+        return rows
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _save_final(policy, tokenizer, run_dir: Path, world: World) -> None:
+    """RUN/final/: the trained model in HF format (full tensors gathered one at a time when sharded)."""
+    module = unwrap(policy)
+    state = {k: (v.full_tensor() if hasattr(v, "full_tensor") else v) for k, v in module.state_dict().items()}
+    if world.main:
+        module.save_pretrained(str(run_dir / "final"), state_dict=state)
         tokenizer.save_pretrained(str(run_dir / "final"))
-    return rows
 
 
-def _wrap(model, world: World):
+def _wrap(model, world: World, fsdp: bool | None):
     from justrl.train.dist import wrap_model
 
-    return wrap_model(model, world, fsdp=world.device.startswith("cuda") and world.size > 1)
+    use_fsdp = (world.device.startswith("cuda") and world.size > 1) if fsdp is None else fsdp
+    return wrap_model(model, world, fsdp=use_fsdp)
 
 
 def _logp_diff(engine_logprobs: list[list[float]], batch: Batch, world: World) -> float:

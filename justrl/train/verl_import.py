@@ -14,8 +14,10 @@ its veRL name, and justrl's names are added where veRL's differ:
 
 * ``val-core/<BENCH>/acc/mean@<k>`` -> ``val/<BENCH>/avg@<k>`` (accuracy over k samples per problem;
   the exported validation data uses the benchmark name as ``data_source``);
-* ``perf/tokens_per_s`` = ``perf/total_num_tokens / perf/time_per_step`` (whole cluster; veRL's own
-  ``perf/throughput`` is per GPU).
+* ``perf/tokens_per_s_per_gpu`` = veRL's ``perf/throughput`` (``total_num_tokens / (time * n_gpus)``,
+  ``verl/trainer/ppo/metric_utils.py`` ``compute_throughout_metrics``), the figure the native trainer logs
+  under the same name; ``perf/tokens_per_s_total`` = ``perf/total_num_tokens / perf/time_per_step`` (the
+  whole cluster).
 
 Non-finite values (nan, inf) are written as null.
 """
@@ -111,9 +113,11 @@ def justrl_row(step: int, metrics: dict[str, float]) -> dict:
         match = _VAL_CORE.fullmatch(key)
         if match:
             row[f"val/{match.group(1)}/avg@{match.group(2)}"] = row[key]
+    if "perf/throughput" in metrics:
+        row["perf/tokens_per_s_per_gpu"] = row["perf/throughput"]
     tokens, seconds = metrics.get("perf/total_num_tokens"), metrics.get("perf/time_per_step")
-    if "perf/tokens_per_s" not in metrics and tokens is not None and seconds and math.isfinite(seconds):
-        row["perf/tokens_per_s"] = tokens / seconds
+    if tokens is not None and seconds and math.isfinite(seconds):
+        row["perf/tokens_per_s_total"] = tokens / seconds
     return row
 
 

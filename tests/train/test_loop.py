@@ -42,14 +42,20 @@ def test_score_responses(mode, overlong, expected):
 
 
 def _verl_constant_with_warmup(optimizer, num_warmup_steps):
-    """veRL's ``verl.utils.torch_functional.get_constant_schedule_with_warmup``, written out."""
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda current_step: min(1, float(current_step) / float(max(1, num_warmup_steps))), -1)
+    """veRL's ``get_constant_schedule_with_warmup`` (volcengine/verl @ b178a3c, verl/utils/torch_functional.py),
+    its lr_lambda restated from the source."""
+
+    def lr_lambda(current_step):
+        if current_step < num_warmup_steps:
+            return float(current_step) / float(max(1.0, num_warmup_steps))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda, -1)
 
 
 def test_warmup_is_linear_from_zero_then_constant():
     assert [lr_factor(s, 10) for s in (0, 1, 5, 10, 50)] == [0.0, 0.1, 0.5, 1.0, 1.0]
-    assert [lr_factor(s, 0) for s in (0, 1, 2)] == [0.0, 1.0, 1.0]  # veRL: warm-up 0 acts like 1
+    assert [lr_factor(s, 0) for s in (0, 1, 2)] == [1.0, 1.0, 1.0]  # veRL: no warm-up, full lr from step 1
 
 
 @pytest.mark.parametrize("warmup", [0, 1, 3, 10])
@@ -70,7 +76,7 @@ def test_lr_schedule_matches_verl_rollout_step_by_rollout_step(warmup):
         scheduler.step()
         reference.step()
     assert got == pytest.approx(want, rel=1e-12, abs=0.0)
-    assert got[0] == 0.0 and got[-1] == 1e-6
+    assert got[0] == (0.0 if warmup else 1e-6) and got[-1] == 1e-6
     if warmup == 10:  # DESIGN §5: lr 1e-6 after 10 linear warm-up rollout steps from 0
         assert got[:11] == pytest.approx([i * 1e-7 for i in range(11)], rel=1e-12, abs=0.0)
 
@@ -95,6 +101,7 @@ TIMING = ("timing_s/", "perf/")
 
 def _small_toy(**changes):
     base = dict(prompts_per_step=4, rollouts_per_prompt=4, mini_batch_prompts=2, micro_batch_responses=3,
+                max_tokens_per_micro_batch=0,
                 warm_start_steps=5, total_steps=5, save_every=1, lr=1e-3)
     return dataclasses.replace(resolve_config("toy"), **{**base, **changes})
 
@@ -115,14 +122,15 @@ def test_resume_continues_exactly(tmp_path):
     assert _strip(logged) == _strip(straight)
     saved = json.loads((tmp_path / "b" / "config.json").read_text())
     assert saved["config"]["total_steps"] == 5 and len(saved["resumed"]) == 1
-    assert sorted(p.name for p in (tmp_path / "b" / "checkpoints").glob("step_*.pt")) == ["step_4.pt", "step_5.pt"]
+    assert sorted(p.name for p in (tmp_path / "b" / "checkpoints").glob("step_*")) == ["step_4", "step_5"]
+    assert saved["first_prompt"].startswith("<|im_start|>") and "Answer in \\boxed{}." in saved["first_prompt"]
 
 
 def test_metrics_rows_have_the_verl_names(tmp_path):
     rows = train(_small_toy(total_steps=1, warm_start_steps=0), tmp_path / "r", progress=False)
     for key in ("critic/score/mean", "actor/entropy", "response_length/mean", "response_length/clip_ratio",
                 "actor/pg_loss", "actor/pg_clipfrac", "actor/pg_clipfrac_lower", "actor/ppo_kl", "actor/grad_norm",
-                "actor/lr", "timing_s/step", "timing_s/gen", "timing_s/update", "perf/tokens_per_s"):
+                "actor/lr", "timing_s/step", "timing_s/gen", "timing_s/update", "perf/tokens_per_s_per_gpu"):
         assert key in rows[0], key
     assert rows[0]["step"] == 1 and -1.0 <= rows[0]["critic/score/mean"] <= 1.0
 
@@ -173,7 +181,7 @@ def _run_update(model_path, world: World):
     prompts, responses, adv = _fixed_batch(world)
     batch = collate(prompts, responses, adv, 0, "cpu")
     with torch.no_grad():  # perturb old log-probs so clipping is exercised
-        recompute_old_logp(policy, batch, config, "cpu")
+        recompute_old_logp(policy, batch, config, world)
         # a function of the response token, so the perturbation does not depend on the batch layout
         batch.old_logp += 0.3 * torch.sin(batch.input_ids[:, -batch.response_width:].float())
     metrics = update(policy, optimizer, batch, config, world)

@@ -76,9 +76,12 @@ def test_rows_merge_by_step_and_later_values_win():
     ({"val-core/AIME24/acc/mean@32": 0.25}, {"val/AIME24/avg@32": 0.25}),
     ({"val-core/math_dapo/acc/mean@4": 0.5, "val-aux/math_dapo/reward/mean@4": 0.0},
      {"val/math_dapo/avg@4": 0.5}),
-    ({"perf/total_num_tokens": 1000.0, "perf/time_per_step": 4.0}, {"perf/tokens_per_s": 250.0}),
+    ({"perf/total_num_tokens": 1000.0, "perf/time_per_step": 4.0}, {"perf/tokens_per_s_total": 250.0}),
+    ({"perf/throughput": 31.25, "perf/total_num_tokens": 1000.0, "perf/time_per_step": 4.0},
+     {"perf/tokens_per_s_per_gpu": 31.25, "perf/tokens_per_s_total": 250.0}),
     ({"actor/grad_norm": math.inf}, {"actor/grad_norm": None}),
-], ids=["val-core-acc-to-avg@k", "aux-val-not-aliased", "tokens-per-second", "non-finite-to-null"])
+], ids=["val-core-acc-to-avg@k", "aux-val-not-aliased", "tokens-per-second-cluster",
+                         "tokens-per-second-per-gpu-as-native", "non-finite-to-null"])
 def test_justrl_aliases(metrics, added):
     row = justrl_row(3, metrics)
     for key, value in added.items():

@@ -2,10 +2,12 @@
 
 ``hf`` (transformers generate; CPU and the GPU fallback) and ``vllm`` (colocated on GPU). Both return
 :class:`Rollouts`: response token ids (up to and including EOS, at most max_new_tokens) per request.
+Both take ``seeds`` (one per response, :func:`rollout_seeds`) so a resumed run draws the same samples.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 
@@ -23,17 +25,39 @@ class Rollouts:
     engine_logprobs: list[list[float]] | None = None
 
 
-def make_engine(config, model, tokenizer, device: str):
-    """The rollout engine named by ``config.rollout_engine`` ("auto": vllm on GPU when installed, else hf)."""
+def rollout_seeds(seed: int, step: int, prompt_indices: list[int], n: int) -> list[int]:
+    """One sampling seed per response: sha256("seed|step|prompt|sample") mod 2**31, prompt-major.
+
+    ``prompt_indices`` are the prompts' indices in the training set (not positions on a rank), so neither a
+    resume nor the split over ranks changes which seed a sample gets.
+    """
+    out = []
+    for index in prompt_indices:
+        for sample in range(n):
+            digest = hashlib.sha256(f"{int(seed)}|{int(step)}|{int(index)}|{sample}".encode()).digest()
+            out.append(int.from_bytes(digest[:8], "big") % (1 << 31))
+    return out
+
+
+def resolve_engine_name(config, device: str) -> str:
+    """``config.rollout_engine`` with "auto" decided: vllm on GPU when installed, else hf."""
     name = config.rollout_engine
     if name == "auto":
         import importlib.util
 
         name = "vllm" if device.startswith("cuda") and importlib.util.find_spec("vllm") else "hf"
-    if name == "vllm":
+    return name
+
+
+def make_engine(config, model, tokenizer, device: str):
+    """The rollout engine named by ``config.rollout_engine``; bf16 compute on GPU unless dtype=float32.
+
+    Call ``engine.sync_weights()`` right after (every rank): the first rollout must see the current weights.
+    """
+    if resolve_engine_name(config, device) == "vllm":
         from justrl.train.rollout.vllm import VLLMEngine
 
         return VLLMEngine(config, model, tokenizer)
     from justrl.train.rollout.hf import HFEngine
 
-    return HFEngine(model, tokenizer, device=device)
+    return HFEngine(model, tokenizer, device=device, bf16=config.dtype in ("auto", "bfloat16"))
