@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import socket
 import stat
 import time
@@ -204,6 +205,40 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int = 0o644, dura
         raise
 
 
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.\d+\.tmp$")
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[str]:
+    """Delete temporary files :func:`atomic_write_bytes` left in ``directory`` when its process was killed
+    mid-write (``.<name>.<pid>.<ns>.tmp``), except those of a live process. Call it holding the folder's
+    :class:`DirLock`. Only regular files are removed (a symlink of that name is left alone). Returns names."""
+    removed = []
+    directory = Path(directory)
+    for path in directory.glob(".*.tmp"):
+        match = _TEMP_NAME.match(path.name)
+        if not match or path.is_symlink() or not path.is_file():
+            continue
+        pid = int(match["pid"])
+        if pid != os.getpid() and _alive(pid):
+            continue
+        try:
+            path.unlink()
+            removed.append(path.name)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def atomic_write_text(path: str | Path, text: str, **kwargs) -> None:
     """:func:`atomic_write_bytes` of UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"), **kwargs)
@@ -322,4 +357,5 @@ def _read_holder(fd: int) -> dict:
 
 
 __all__ = ["AppendFile", "DirLock", "FileId", "FolderLocked", "LOCK_NAME", "UnsafeFileError", "atomic_write_bytes",
-           "atomic_write_json", "atomic_write_text", "describe_os_error", "ensure_dir", "read_regular"]
+           "atomic_write_json", "atomic_write_text", "describe_os_error", "ensure_dir", "read_regular",
+           "remove_stale_temporaries"]

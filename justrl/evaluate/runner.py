@@ -37,7 +37,14 @@ from justrl.benchmarks import (
     resolve_benchmarks,
 )
 from justrl.evaluate.backends.base import Backend, GenerationRequest, GenerationResult, SamplingParams
-from justrl.evaluate.files import DirLock, UnsafeFileError, atomic_write_json, describe_os_error, ensure_dir
+from justrl.evaluate.files import (
+    DirLock,
+    UnsafeFileError,
+    atomic_write_json,
+    describe_os_error,
+    ensure_dir,
+    remove_stale_temporaries,
+)
 from justrl.evaluate.protocol import Protocol
 from justrl.evaluate.seeds import sample_seed
 from justrl.evaluate.store import (
@@ -334,7 +341,7 @@ def run_eval(backend: Backend, benchmarks: str | list[str] = "all", *, output_di
 def _lock_folder(out_dir: Path, command: list[str] | None) -> DirLock:
     try:
         ensure_dir(out_dir)
-        return DirLock(out_dir, command=redact_command(command) if command else None).acquire()
+        lock = DirLock(out_dir, command=redact_command(command) if command else None).acquire()
     except UnsafeFileError as exc:
         raise EvalError(str(exc)) from None
     except OSError as exc:
@@ -342,6 +349,8 @@ def _lock_folder(out_dir: Path, command: list[str] | None) -> DirLock:
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and (out_dir / RUN_FILE).is_file():
             message += f" (to regrade the run stored there: justrl-eval grade {out_dir} --output-dir ELSEWHERE)"
         raise EvalError(message) from None
+    remove_stale_temporaries(out_dir)  # a run.json or adopted store cut short by a kill
+    return lock
 
 
 def _run_locked(backend: Backend, specs: list[BenchmarkSpec], out_dir: Path, protocol: Protocol,

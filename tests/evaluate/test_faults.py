@@ -353,3 +353,18 @@ def test_merge_refuses_a_shard_still_being_written(tmp_path):
         with pytest.raises(StoreError, match=rf"still in use by pid {os.getpid()}"):
             merge_runs([shard], tmp_path / "merged")
     assert merge_runs([shard], tmp_path / "merged").rows == {AIME: 6}
+
+
+def test_temporaries_of_a_killed_write_are_removed_but_not_a_live_ones_or_links(tmp_path):
+    out = tmp_path / "out"
+    run(out)
+    dead = out / f".{AIME}.{2**22 + 12345}.1.tmp"  # above Linux's default pid_max: no such process
+    live = out / f".run.json.{os.getppid()}.2.tmp"
+    link = out / f".run.json.{2**22 + 1}.3.tmp"
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    dead.write_text("partial")
+    live.write_text("in progress")
+    link.symlink_to(victim)
+    run(out)
+    assert not dead.exists() and live.exists() and link.is_symlink() and victim.read_text() == "keep"
