@@ -256,6 +256,7 @@ def kojima(mirrors: Path) -> Iterator[dict]:
 THEOREMQA_COMMIT = "1420bfbc12dd49f1469b1b9fadb56e8eeed90799"
 THEOREMQA_FILES = {
     "Mistral-7B-v0.1 (base, 5-shot)": ("outputs/Mistral_7B_v0.1_5shots_mistral.jsonl", 70),
+    "InternLM2-20B (base, 5-shot)": ("outputs/internlm2_20b_5shots_short.jsonl", 60),
 }
 
 

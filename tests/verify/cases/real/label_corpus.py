@@ -194,6 +194,9 @@ HAND.update({
     _M + "636": (T, "'The answer is Yes.' for gold True (a yes/no question)"),
     _M + "406": (T, "'The answer is Yes.' for gold True (a yes/no question)"),
     _M + "697": (T, "'The answer is Yes.' for gold True (a yes/no question)"),
+    "theoremqa-internlm2-20b-55": (T, "ends 'The answer is False' after a caveat; one answer given"),
+    "theoremqa-internlm2-20b-613": (T, "'So, the answer is False.'"),
+    "theoremqa-internlm2-20b-236": (F, "'the answer is [0, 1]' vs gold [1, 1]; Math-Verify matches one element"),
 })
 
 # GPT-3 zero-shot CoT AQuA records where only Math-Verify disagrees: its parse of a letter gold
