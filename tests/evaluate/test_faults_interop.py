@@ -103,3 +103,21 @@ def test_a_run_with_other_sampling_settings_never_mixes_into_the_folder(tmp_path
     assert {p.name: p.read_bytes() for p in tmp_path.glob("*.jsonl")} == before
     run(tmp_path / "other", other)  # in its own folder it gets its own file name
     assert [p.name for p in (tmp_path / "other").glob("*.jsonl")] != list(before)
+
+
+def test_default_run_writes_the_names_justrls_gen_vllm_writes():
+    # thunlp/JustRL evals/gen_vllm.py: f"{task_name.lower()}_t{TEMPERATURE}_p{TOP_P}_n{N}-MNT{MAX_TOKENS}.jsonl"
+    # with TEMPERATURE = 0.7, TOP_P = 0.9, MAX_TOKENS = 31744 and its TASKS table's names and N
+    expected = {
+        "AIME24": "aime24_t0.7_p0.9_n32-MNT31744.jsonl", "AIME25": "aime25_t0.7_p0.9_n32-MNT31744.jsonl",
+        "AMC23": "amc23_t0.7_p0.9_n32-MNT31744.jsonl", "MATH-500": "math-500_t0.7_p0.9_n4-MNT31744.jsonl",
+        "Minerva": "minerva_t0.7_p0.9_n4-MNT31744.jsonl",
+        "Olympiad-Bench": "olympiad-bench_t0.7_p0.9_n4-MNT31744.jsonl",
+        "BRUMO25": "brumo25_t0.7_p0.9_n32-MNT31744.jsonl", "CMIMC25": "cmimc25_t0.7_p0.9_n32-MNT31744.jsonl",
+        "HMMT25": "hmmt25_t0.7_p0.9_n32-MNT31744.jsonl",
+    }
+    from justrl.benchmarks import BENCHMARKS
+
+    p = Protocol()
+    assert {name: run_file_name(name, p.temperature, p.top_p, p.samples(spec), p.max_tokens)
+            for name, spec in BENCHMARKS.items()} == expected
