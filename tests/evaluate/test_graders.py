@@ -155,3 +155,36 @@ def test_a_check_past_its_timeout_is_incorrect_not_a_hang():
     assert (v.correct, v.reason) == (False, "timeout")
     (w,) = justrl_rule.grade_many([("\\boxed{2}", "2")])
     assert w.correct
+
+
+def _no_pylatexenc(monkeypatch):
+    def missing() -> None:
+        raise justrl_rule.RuleGraderUnavailable("the justrl-rule grader needs pylatexenc; install it with: pip "
+                                                "install 'pylatexenc>=2.10,<3'")
+
+    monkeypatch.setattr(justrl_rule, "require_pylatexenc", missing)
+
+
+def test_without_pylatexenc_default_grading_still_runs_and_says_so(monkeypatch, tmp_path):
+    from justrl.evaluate.grading import grade_run
+
+    _no_pylatexenc(monkeypatch)
+    (tmp_path / "aime25.jsonl").write_text(json.dumps({"benchmark": "AIME25", "example_id": 0, "sample_index": 0,
+                                                       "answer": "3", "response": "\\boxed{3}"}) + "\n")
+    results = grade_run(tmp_path, progress=False, published_model="JustRL-DeepSeek-1.5B")
+    aime = results["benchmarks"]["AIME25"]
+    assert aime["graders"]["justrl-rule"] is None and aime["graders"]["lenient"]["avg_at_n"] == 100.0
+    assert aime["published"] is None  # no paper-grader score, so no difference is claimed
+    assert "pip install" in results["grading"]["graders_unavailable"]["justrl-rule"]
+    assert "Grader justrl-rule did not run" in (tmp_path / "report.md").read_text()
+
+
+def test_without_pylatexenc_the_justrl_grader_is_a_one_line_error(monkeypatch, tmp_path):
+    from justrl.evaluate.grading import GradingError, grade_run
+
+    _no_pylatexenc(monkeypatch)
+    (tmp_path / "aime25.jsonl").write_text(json.dumps({"benchmark": "AIME25", "example_id": 0, "answer": "3",
+                                                       "response": "\\boxed{3}"}) + "\n")
+    with pytest.raises(GradingError, match="pip install") as info:
+        grade_run(tmp_path, grader="justrl", progress=False)
+    assert "\n" not in str(info.value)
