@@ -137,3 +137,22 @@ def test_offline_hub_id_is_a_one_line_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(BackendError, match="offline"):
         HFBackend.load("justrl-test-nobody/no-such-model")
+
+
+def test_each_sample_is_delivered_when_it_finishes_not_when_its_batch_does(tiny_model):
+    """One batch, max_tokens 2 and 20: the short sample reaches on_result (and the run store) after about
+    two decoding steps, long before the batch's last sample (progress moves per sample on a CPU)."""
+    wide = HFBackend.load(str(tiny_model), batch_size=16)
+    steps = [0]
+    hook = wide.model.register_forward_hook(lambda *_: steps.__setitem__(0, steps[0] + 1))
+    seen = []
+    try:
+        short = requests([1], max_tokens=2, temperature=0.0)
+        long = [GenerationRequest(key="long", messages=short[0].messages, sampling=SamplingParams(0.7, 0.9, 20, 9))]
+        # a stop token would end the long one early: forbid stopping by sampling it to its limit
+        wide.stop_ids = [-1]
+        wide.generate(short + long, lambda r: seen.append((r.key, steps[0])))
+    finally:
+        hook.remove()
+    assert [key for key, _ in seen] == ["k0", "long"]
+    assert seen[0][1] <= 2 and seen[1][1] == 20
