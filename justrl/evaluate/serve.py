@@ -6,7 +6,8 @@
 Endpoints: ``POST /v1/chat/completions`` (``messages``, ``temperature``, ``top_p``, ``max_tokens``,
 ``seed``; ``n`` must be 1) and ``GET /v1/models``. Requests are served one at a time (the model is
 shared); it exists for tests, demos and small local runs, not for throughput (use ``vllm serve``).
-``--fail-first K`` answers the first K completion requests with HTTP 503 (fault injection for client
+A request the backend refuses (prompt + ``max_tokens`` beyond the model's context) gets HTTP 400 with
+the backend's one-line message, as OpenAI-compatible servers answer it. ``--fail-first K`` answers the first K completion requests with HTTP 503 (fault injection for client
 retry tests). With ``--port 0`` a free port is chosen; the first stdout line is
 ``serving <model> on http://HOST:PORT/v1``.
 """
@@ -73,9 +74,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, f"bad request: {exc}")
             return
         results = []
-        with self.server.model_lock:
-            self.server.backend.generate([GenerationRequest(key="0", messages=messages, sampling=sampling)],
-                                         results.append)
+        from justrl.evaluate.backends import BackendError
+
+        try:
+            with self.server.model_lock:
+                self.server.backend.generate([GenerationRequest(key="0", messages=messages, sampling=sampling)],
+                                             results.append)
+        except BackendError as exc:  # e.g. prompt + max_tokens beyond the model's context: the client's error
+            self._error(400, str(exc))
+            return
         result = results[0]
         self._send(200, {
             "id": f"chatcmpl-{self.server.requests_seen}", "object": "chat.completion", "created": int(time.time()),

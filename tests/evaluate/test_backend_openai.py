@@ -159,3 +159,12 @@ def test_reply_keeps_reasoning_content_in_front_of_the_content(message, expected
     reply = {"choices": [{"message": {"role": "assistant", **message}, "finish_reason": "stop"}],
              "usage": {"prompt_tokens": 3, "completion_tokens": 5}}
     assert _parse("k", reply).text == expected
+
+
+def test_server_answers_a_request_beyond_the_context_with_400_and_the_client_stops(local_backend):
+    with failing_server(local_backend, fail_first=0) as url:
+        client = OpenAIBackend("tiny", base_url=url, max_retries=3, backoff=0.01)
+        with pytest.raises(BackendError) as err:
+            collect(client, reqs([1], max_tokens=5000))
+    message = str(err.value)
+    assert "HTTP 400" in message and "context of 2048 tokens" in message and client.retries == 0
