@@ -520,11 +520,18 @@ def shutdown_pool() -> None:
         pool.close()
 
 
+def _from_last_box(response: str) -> str:
+    """The response from its last ``\\boxed`` on ("" when it has none): the rule reads nothing before that
+    point, so the verdict is unchanged and workers receive a few characters, not 30k tokens."""
+    at = response.rfind("\\boxed")
+    return response[at:] if at >= 0 else ""
+
+
 def grade_many(pairs: Iterable[tuple[str, str]], *, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
                progress: Callable[[int], None] | None = None) -> list[RuleVerdict]:
     """JustRL rule verdicts for ``(response, gold)`` pairs, in order, each under a hard ``timeout``."""
     require_pylatexenc()
-    items = [(str(r), str(g)) for r, g in pairs]
+    items = [(_from_last_box(str(r)), str(g)) for r, g in pairs]
     out: list[RuleVerdict | None] = [None] * len(items)
     if not items:
         return []

@@ -188,3 +188,10 @@ def test_without_pylatexenc_the_justrl_grader_is_a_one_line_error(monkeypatch, t
     with pytest.raises(GradingError, match="pip install") as info:
         grade_run(tmp_path, grader="justrl", progress=False)
     assert "\n" not in str(info.value)
+
+
+def test_long_responses_reach_the_workers_from_their_last_box_on():
+    assert justrl_rule._from_last_box("a \\boxed{1} b \\boxed{2} c") == "\\boxed{2} c"
+    assert justrl_rule._from_last_box("no box here") == ""
+    (v,) = justrl_rule.grade_many([("think " * 500_000 + "so \\boxed{5}", "5")])
+    assert (v.correct, v.extracted) == (True, "5")
