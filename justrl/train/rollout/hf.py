@@ -37,7 +37,12 @@ class HFEngine:
     def _build_replica(self, module):
         import torch
 
-        replica = type(module)(module.config)
+        cls = type(module)
+        from torch.distributed.fsdp import FSDPModule
+
+        if issubclass(cls, FSDPModule):  # fully_shard swaps in a subclass; the replica is the plain model class
+            cls = next(c for c in cls.__mro__ if not issubclass(c, FSDPModule) and issubclass(c, torch.nn.Module))
+        replica = cls(module.config)
         replica.generation_config = module.generation_config
         replica.to(device=self.device, dtype=torch.bfloat16 if self.bf16 else torch.float32)
         replica.eval()
