@@ -174,6 +174,11 @@ def test_read_only_folder_exits_2_and_the_store_is_untouched(tiny_model, benchma
     assert code == 2 and len(err) == 1 and "Read-only file system" in err[0], err
     assert folder_bytes(out) == before
     assert store_rows(out) == reference
+    # the finished run can still be regraded, its outputs written elsewhere
+    elsewhere = mnt.parent / "regraded"
+    assert main(["grade", str(out), "--output-dir", str(elsewhere), "--quiet", "--workers", "1"]) == 0
+    assert json.loads((elsewhere / "results.json").read_text())["benchmarks"][BENCH]["samples"] == N * LIMIT
+    assert folder_bytes(out) == before
 
 
 def test_full_folder_exits_2_keeps_the_store_valid_and_resumes(tiny_model, benchmarks_dir, reference, tmpfs,
