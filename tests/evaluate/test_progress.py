@@ -173,3 +173,15 @@ def test_step_progress_accepts_verify_many_callbacks():
                                            (3600 * 2 + 180, "2h03m")])
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_an_evaluation_without_a_terminal_logs_plain_progress(tmp_path, capsys):
+    from fake_store_backend import FakeBackend, problems
+
+    from justrl.evaluate.protocol import Protocol
+    from justrl.evaluate.runner import run_eval
+
+    run_eval(FakeBackend(), "AIME24", output_dir=tmp_path, protocol=Protocol(n=2, max_tokens=8),
+             problems=problems(), progress=True, grade=False)
+    err = capsys.readouterr().err
+    assert "justrl-eval: AIME24 done: 6/6 samples in " in err and "\x1b[" not in err
