@@ -281,6 +281,48 @@ def theoremqa(mirrors: Path) -> Iterator[dict]:
             }
 
 
+SKY_BASE = "skythought/Qwen2.5-Math/evaluation/outputs/"
+# (model, benchmark) -> (commit, path under SKY_BASE, count); Qwen2.5-Math harness logs, greedy
+SKY_PLAN = {
+    ("gemma-2-27b-it", "math500"): (
+        "f7bcf0b4e7d429e798a39524acd4a68031c905ba", "google/gemma-2-27b-it/math500_eval/math500/" + PRIME_FILE, 50),
+    ("gemma-2-27b-it", "aime24"): (
+        "f7bcf0b4e7d429e798a39524acd4a68031c905ba", "google/gemma-2-27b-it/aime24_eval/aime24/" + PRIME_FILE, 20),
+    ("gemma-2-27b-it", "amc23"): (
+        "f7bcf0b4e7d429e798a39524acd4a68031c905ba", "google/gemma-2-27b-it/amc23_eval/amc23/" + PRIME_FILE, 30),
+    ("Qwen2.5-14B-Instruct", "math500"): (
+        "f7bcf0b4e7d429e798a39524acd4a68031c905ba", "Qwen/Qwen2.5-14B-Instruct/math500_eval/math500/" + PRIME_FILE, 40),
+    ("Llama-3.1-8B (base)", "aime24"): (
+        "f7bcf0b4e7d429e798a39524acd4a68031c905ba", "meta-llama/Llama-3.1-8B/aime24_eval/aime24/" + PRIME_FILE, 15),
+    ("Llama-3.1-8B (base)", "amc23"): (
+        "f7bcf0b4e7d429e798a39524acd4a68031c905ba", "meta-llama/Llama-3.1-8B/amc23_eval/amc23/" + PRIME_FILE, 15),
+    ("Sky-T1-32B (QwQ-distilled long CoT, 'math-correct-5K-32B-short')", "math500"): (
+        "dff54f122054a124670c9f85456765b0fc539ac6",
+        "icml_models/Sky-T1-math-correct-5K-32B-short-ckpts/math500_eval/math500/test_Sky-T1_-1_seed0_t0.0_s0_e-1.jsonl",
+        40,
+    ),
+}
+
+
+def skythought(mirrors: Path) -> Iterator[dict]:
+    repo = mirrors / "NovaSky-AI+SkyThought" / "repo"
+    for (model, bench), (commit, sub, n) in SKY_PLAN.items():
+        path = SKY_BASE + sub
+        rows = [json.loads(line) for line in git_show(repo, commit, path).splitlines() if line.strip()]
+        rows = [r for r in rows if r["code"][0].strip()]  # Llama-3.1-8B base leaves many responses empty
+        for r in sample(rows, n, f"sky:{model}:{bench}"):
+            yield {
+                "id": f"sky-{model.split()[0].lower()}-{bench}-{r['idx']}",
+                "source": f"NovaSky-AI/SkyThought@{commit}:{path}",
+                "model": model,
+                "benchmark": bench,
+                "question": r["question"],
+                "response": r["code"][0],
+                "gold": str(r["gt"]),
+                "published": bool(r["score"][0]),
+            }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirrors", type=Path, required=True, help="folder holding owner+name/repo bare mirrors")
@@ -288,7 +330,7 @@ def main() -> None:
     args = ap.parse_args()
     records = [
         *prime(args.mirrors), *tora(args.mirrors), *gsm(args.mirrors), *vista(args.mirrors), *cs336(args.mirrors),
-        *kojima(args.mirrors), *theoremqa(args.mirrors),
+        *kojima(args.mirrors), *theoremqa(args.mirrors), *skythought(args.mirrors),
     ]
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)), "duplicate ids"

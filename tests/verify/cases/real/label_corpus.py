@@ -197,6 +197,12 @@ HAND.update({
     "theoremqa-internlm2-20b-55": (T, "ends 'The answer is False' after a caveat; one answer given"),
     "theoremqa-internlm2-20b-613": (T, "'So, the answer is False.'"),
     "theoremqa-internlm2-20b-236": (F, "'the answer is [0, 1]' vs gold [1, 1]; Math-Verify matches one element"),
+    # SkyThought's Qwen2.5-Math-harness logs (gemma-2-27b-it, Qwen2.5-14B-Instruct, Llama-3.1-8B, Sky-T1-32B)
+    "sky-gemma-2-27b-it-math500-407": (F, "cut off at 'Therefore, the value of f^{-1}(1/5) is:' before stating it (9 is in the working)"),
+    "sky-gemma-2-27b-it-math500-480": (F, "lists 1 and two complex values; all possible values are just 1; published grade wrong"),
+    "sky-gemma-2-27b-it-amc23-33": (T, "last line 'm + n = 25 + 169 = **194**'"),
+    "sky-gemma-2-27b-it-amc23-19": (T, "boxes 4\\sqrt{5} (the form m sqrt n), then 'Therefore, m + n = 4 + 5 = 9.' answers the question asked"),
+    "sky-qwen2.5-14b-instruct-math500-379": (T, "\\boxed{12^{\\mathrm{th}} \\text{ grade}} for gold 12"),
 })
 
 # GPT-3 zero-shot CoT AQuA records where only Math-Verify disagrees: its parse of a letter gold
@@ -266,6 +272,7 @@ EXCLUDED: dict[str, str] = {
     "prime-llama-3.1-8b-instruct-gaokao2023en-107": "gold garbled in the log ('145solution:')",
     "prime-prime-sft-ablation-gaokao2023en-107": "gold garbled in the log ('145solution:')",
     "prime-llama-3.1-8b-instruct-gaokao2023en-172": "gold garbled in the log ('1+\\sqrt{\\frac{q}{}}')",
+    "sky-qwen2.5-14b-instruct-math500-298": "gold garbled in the log ('\\begin{pmatrix}-18-4996\\end{pmatrix}', row breaks lost)",
     "kojima-gpt3-gsm8k-77": "'In total, she earned $450.' then the trigger completion writes the digits one per line: 4 5 0",
 }
 
