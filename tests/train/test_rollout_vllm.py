@@ -95,7 +95,7 @@ def test_sync_order_is_empty_cache_wake_weights_push_and_kv_only_before_generati
     assert engine.llm.pools == {"weights": True, "kv_cache": False}
     fake_vllm.EVENTS.clear()
     engine.generate(PROMPTS, 2, max_new_tokens=4, temperature=1.0, top_p=1.0)
-    assert [e for e in fake_vllm.EVENTS if e[0] in ("wake_up", "sleep")] == [("wake_up", ("kv_cache",)), ("sleep", 2)]
+    assert [e for e in fake_vllm.EVENTS if e[0] in ("wake_up", "sleep")] == [("wake_up", ("kv_cache",)), ("sleep", 1)]
     assert engine.llm.pools == {"weights": False, "kv_cache": False}
 
 
@@ -145,21 +145,27 @@ def test_sharded_weights_are_gathered_and_pushed_one_at_a_time(fake_vllm, tiny_m
     assert peak[0] == 1  # a caller's generator is consumed lazily too
 
 
-def test_first_generate_without_a_sync_pushes_the_weights_itself(fake_vllm, tiny_model, policy):
-    """The engine sleeps (level 2: weights discarded) right after it is built; generating on garbage
-    weights would be silent with a real engine, the stand-in refuses."""
-    engine = make(fake_vllm, tiny_model, policy)
+@pytest.mark.parametrize("level", [1, 2])
+def test_first_generate_without_a_sync_pushes_the_weights_itself(fake_vllm, tiny_model, policy, level):
+    """The engine holds the checkpoint's weights from disk, not the trainer's (level 2: not even those
+    after its first sleep; generating on discarded weights is silent garbage with a real engine, the
+    stand-in refuses)."""
+    engine = make(fake_vllm, tiny_model, policy, sleep_level=level)
     out = engine.generate(PROMPTS, 1, max_new_tokens=3, temperature=1.0, top_p=1.0)
     assert len(out.response_ids) == 2 and events(fake_vllm, "load")
 
 
-def test_sleep_level_1_keeps_weights_between_steps(fake_vllm, tiny_model, policy):
-    engine = make(fake_vllm, tiny_model, policy, sleep_level=1)
+@pytest.mark.parametrize(("level", "pushes_again"), [(1, False), (2, True)], ids=["level-1-default", "level-2"])
+def test_repeated_generate_calls_push_weights_only_at_sleep_level_2(fake_vllm, tiny_model, policy, level,
+                                                                     pushes_again):
+    """Validation calls generate once per chunk and ranks hold different numbers of chunks: a push inside
+    generate (a collective under FSDP2) would hang them, so the default level keeps the weights."""
+    engine = make(fake_vllm, tiny_model, policy, **({} if level == 1 else {"sleep_level": 2}))
     engine.sync_weights()
     engine.generate(PROMPTS, 1, max_new_tokens=3, temperature=1.0, top_p=1.0)
     fake_vllm.EVENTS.clear()
-    engine.generate(PROMPTS, 1, max_new_tokens=3, temperature=1.0, top_p=1.0)
-    assert not events(fake_vllm, "load") and ("sleep", 1) in fake_vllm.EVENTS
+    engine.generate(PROMPTS, 1, max_new_tokens=3, temperature=1.0, top_p=1.0)  # the next chunk, no update between
+    assert bool(events(fake_vllm, "load")) is pushes_again and ("sleep", level) in fake_vllm.EVENTS
 
 
 def _expected_logprobs(llm, prompt, response, temperature, processed):

@@ -16,8 +16,12 @@ In-process engine. ``VLLM_ENABLE_V1_MULTIPROCESSING`` is forced to 0 (not ``setd
 ``LLMEngine.__init__`` sets only without multiprocessing; the external launcher also asserts it is 0).
 
 Memory, in TRL's order (``VLLMGeneration.sync_weights`` / ``generate``): the engine sleeps while the
-trainer works (``sleep_level`` 2 by default: weights and KV cache released, nothing kept in CPU RAM;
-level 1 keeps a CPU copy of the weights). :meth:`sync_weights` does ``torch.cuda.empty_cache()``, then
+trainer works. ``sleep_level`` 1 (default; config key ``vllm_sleep_level``) moves the weights to CPU RAM
+and drops the KV cache; waking restores them locally, so :meth:`generate` may be called any number of
+times per rank (validation calls it once per chunk, and ranks hold different numbers of chunks). Level 2
+(TRL's choice) drops the weights too and saves the CPU copy, but then every :meth:`generate` after a
+sleep must push the weights again, a collective under FSDP2: use it only when every rank calls
+:meth:`generate` equally often. :meth:`sync_weights` does ``torch.cuda.empty_cache()``, then
 ``wake_up(tags=["weights"])`` (only the weights: the KV cache would otherwise be re-allocated while the
 trainer's blocks are still cached, vLLM RFC #15254), then ``load_weights`` tensor by tensor (a full
 tensor is gathered, pushed and dropped before the next; under FSDP2 ``DTensor.full_tensor()`` one
@@ -129,15 +133,17 @@ class VLLMEngine:
     """vLLM ``LLM`` sharing the GPU with the trainer (sleep mode), weights pushed after every update.
 
     Call :meth:`sync_weights` right after construction (on every rank): the engine loaded the checkpoint
-    named by ``config.model`` from disk, not the trainer's current (warm-started or resumed) weights, and
-    with ``sleep_level=2`` it does not even hold those after the initial sleep."""
+    named by ``config.model`` from disk, not the trainer's current (warm-started or resumed) weights (with
+    ``sleep_level=2`` it does not even hold those after the initial sleep)."""
 
     name = "vllm"
 
     def __init__(self, config, model, tokenizer, *, gpu_memory_utilization: float | None = None,
-                 max_model_len: int | None = None, sleep_level: int = 2, engine_args: dict | None = None):
+                 max_model_len: int | None = None, sleep_level: int | None = None,
+                 engine_args: dict | None = None):
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         vllm = _import_vllm()
+        sleep_level = int(getattr(config, "vllm_sleep_level", 1) if sleep_level is None else sleep_level)
         if sleep_level not in (1, 2):
             raise TrainError(f"sleep_level={sleep_level}: vLLM sleep levels are 1 (weights to CPU) and 2 (discarded)")
         util = gpu_memory_utilization if gpu_memory_utilization is not None else \
@@ -206,7 +212,7 @@ class VLLMEngine:
         if not requests:
             return Rollouts([], [], [], None)
         if not self._weights_current:
-            self.sync_weights()  # the weights were discarded by a level-2 sleep (TRL re-pushes them too)
+            self.sync_weights()  # never pushed yet, or discarded by a level-2 sleep (TRL re-pushes them too)
         comparable = self.logprobs_comparable(temperature, top_p)
         common = {"temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens,
                   "logprobs": 0 if comparable else None}
