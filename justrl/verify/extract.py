@@ -303,6 +303,8 @@ _WORKING_OPENER = re.compile(
     r"|substitut\w*|plug\w*|then|we\s+(?:can|need|have\s+to|must|want|substitute|plug|start|begin|try))\b",
     re.IGNORECASE,
 )
+# a step or list item of the working ("Step 3: the discriminant is 16.", "2. The area is 6.")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*\u2022+]\s|\d{1,2}[.)]\s|\(?[a-z]\)\s|#+\s|(?:\*\*)?(?:step|case|part)\b)", re.IGNORECASE)
 # the line before a bare final value that announces it ("That leaves:", "The total is:")
 _ANNOUNCES = re.compile(
     r"\b(?:leaves?|left|total|result|answer|remains?|final|gives?|get|obtain|equals?|is|are)\b\W{0,3}:\s*$", re.IGNORECASE
@@ -387,8 +389,10 @@ def _from_final_line(text: str) -> Extraction | None:
     conclusive = _CONCLUSIVE.match(sentence) is not None or _THE_X_IS.match(sentence) is not None
     if own_line:
         # a line of its own after the working: a conclusion, or a plain statement of one value
-        if not conclusive and (_WORKING_OPENER.match(sentence) or not sentence.rstrip("*$ ").endswith((".", "!"))):
-            return None
+        if not conclusive and (
+            _WORKING_OPENER.match(sentence) or _LIST_ITEM.match(sentence) or not sentence.rstrip("*$ ").endswith((".", "!"))
+        ):
+            return None  # a plain statement must read as a finished sentence, not a step of the working
     elif whole:
         if _THE_X_IS.match(sentence) is None or _CLAUSE_BREAK.search(_MATH_SPAN.sub("", sentence)):
             return None  # a one-sentence response answers only as "The <quantity> is <value>.", one clause
