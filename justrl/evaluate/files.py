@@ -293,10 +293,15 @@ class DirLock:
                    else "another process")
             cmd = holder.get("command")
             since = holder.get("since")
+            pid = holder.get("pid")
+            orphan = (isinstance(pid, int) and holder.get("host") == socket.gethostname() and pid != os.getpid()
+                      and not _alive(pid))
+            advice = (f"; pid {pid} has exited but a process it started still holds the lock: end that process "
+                      f"(e.g. fuser -v {path}) or use another --output-dir" if orphan
+                      else "; wait for it to finish or use another --output-dir")
             raise FolderLocked(f"{self.directory} is in use by {who}"
                                + (f" ({' '.join(map(str, cmd))})" if cmd else "")
-                               + (f" since {since}" if since else "")
-                               + "; wait for it to finish or use another --output-dir", holder) from None
+                               + (f" since {since}" if since else "") + advice, holder) from None
         except BaseException:
             os.close(fd)
             raise

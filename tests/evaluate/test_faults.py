@@ -368,3 +368,24 @@ def test_temporaries_of_a_killed_write_are_removed_but_not_a_live_ones_or_links(
     link.symlink_to(victim)
     run(out)
     assert not dead.exists() and live.exists() and link.is_symlink() and victim.read_text() == "keep"
+
+
+def test_lock_kept_by_a_child_of_a_killed_run_says_so(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    # the "run" takes the lock, forks a child that inherits it, and is killed; the child lives on
+    script = ("import os, sys, time; from justrl.evaluate.files import DirLock; "
+              f"DirLock({str(out)!r}).acquire(); pid = os.fork()\n"
+              "if pid == 0:\n    time.sleep(60); os._exit(0)\n"
+              "print(pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    try:
+        with pytest.raises(EvalError, match=rf"pid {parent.pid} has exited but a process it started still holds"):
+            run(out)
+    finally:
+        os.kill(child, 9)
+    time.sleep(0.2)
+    assert run(out).generated == 6
