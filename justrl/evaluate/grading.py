@@ -207,41 +207,28 @@ def read_run_dir(out_dir: Path, provenance: dict | None = None) -> tuple[list[Be
     return kept, ignored
 
 
-def _is_sample(row: dict) -> bool:
-    if any(k not in row for k in REQUIRED_FIELDS):
-        return False
-    eid, answer, response = row["example_id"], row["answer"], row["response"]
-    if isinstance(eid, bool) or not isinstance(eid, (int, str)) or eid == "":
-        return False
-    if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
-        return False
-    if response is not None and not isinstance(response, str):
-        return False
-    index = row.get("sample_index")
-    return index is None or (isinstance(index, int) and not isinstance(index, bool) and index >= 0)
-
-
 def _add_rows(group: BenchmarkRows, rows: list[tuple[int, dict]], path: Path, plan: dict | None) -> None:
+    """Sort a file's rows with the run store's own rule (:func:`justrl.evaluate.store.classify_rows`: samples,
+    stray rows, rows outside the plan, duplicates) and add the samples. JustRL's rows have no
+    ``sample_index``: it is their order within their example_id."""
+    from justrl.evaluate.store import classify_rows
+
     seen_index: dict[str, int] = {}
-    ids = {str(i) for i in plan["example_ids"]} if plan else None
-    n_plan = int(plan["n"]) if plan else None
-    stray: list[int] = []
-    outside: list[int] = []
+    numbered = []
     for line_no, row in rows:
-        if not _is_sample(row):
-            stray.append(line_no)
-            continue
-        eid = str(row["example_id"])
-        order = seen_index.get(eid, 0)
-        seen_index[eid] = order + 1
-        index = int(row["sample_index"]) if row.get("sample_index") is not None else order
-        if ids is not None and (eid not in ids or index >= n_plan):
-            outside.append(line_no)
-            continue
+        if "sample_index" not in row and "example_id" in row:
+            eid = str(row["example_id"])
+            row = {**row, "sample_index": seen_index.get(eid, 0)}
+            seen_index[eid] = row["sample_index"] + 1
+        numbered.append((line_no, row))
+    check = classify_rows(numbered, plan)
+    stray = list(check.stray)
+    for (eid, index), row in check.kept.items():
+        line_no = check.lines[(eid, index)]
         try:
             sample = Sample(example_id=eid, sample_index=index, prompt=str(row.get("prompt") or ""),
-                            gold=str(row["answer"]), response="" if row["response"] is None else row["response"],
-                            seed=_int_or_none(row.get("seed")), finish_reason=row.get("finish_reason"),
+                            gold=str(row["answer"]), response=row["response"], seed=_int_or_none(row.get("seed")),
+                            finish_reason=row.get("finish_reason"),
                             prompt_tokens=_int_or_none(row.get("prompt_tokens")),
                             completion_tokens=_int_or_none(row.get("completion_tokens")))
         except (TypeError, ValueError):
@@ -252,14 +239,16 @@ def _add_rows(group: BenchmarkRows, rows: list[tuple[int, dict]], path: Path, pl
             raise GradingError(f"{path.name} record {line_no}: example_id {eid} has gold {sample.gold!r} but earlier "
                                f"rows say {bucket[0].gold!r}; are two different runs mixed in one folder?")
         if any(s.sample_index == index for s in bucket):
-            group.duplicates += 1
+            group.duplicates += 1  # the same sample in another file of this group (a shard)
             continue
         bucket.append(sample)
+    stray.sort()
+    group.duplicates += check.duplicates
     group.stray_rows += len(stray)
-    group.out_of_plan += len(outside)
+    group.out_of_plan += len(check.out_of_plan)
     for lines, what in ((stray, "rows that are not samples (missing or malformed example_id/answer/response/"
                                 "sample_index)"),
-                        (outside, "rows outside the run's plan (unknown example_id or sample_index >= N)")):
+                        (check.out_of_plan, "rows outside the run's plan (unknown example_id or sample_index >= N)")):
         if lines:
             where = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
             group.warnings.append(f"{path.name}: {len(lines)} {what} skipped (lines {where}); they are not graded")
