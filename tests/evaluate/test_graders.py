@@ -84,6 +84,7 @@ def test_normalisations(raw, mathd, prm):
     assert prm_normalize(raw) == prm
 
 
+@pytest.mark.slow  # ~6 s on an idle 2-core machine (15,825 cases)
 def test_rule_grader_agrees_with_the_reference_on_golden_cases():
     rows = _golden()
     assert len(rows) >= 10_000 and all(r["reference_status"] == "ok" for r in rows)
@@ -102,6 +103,7 @@ def test_rule_grader_agrees_with_the_reference_on_golden_cases():
     assert all(reasons[k] > 100 for k in ("match_mathd", "match_string", "match_sympy", "mismatch", "no_answer"))
 
 
+@pytest.mark.slow
 def test_rule_grader_agrees_with_the_reference_on_real_model_outputs():
     rows = _golden(GOLDEN_REAL)
     assert len(rows) >= 2500 and sum(r["kind"] == "real" for r in rows) >= 1500
