@@ -697,6 +697,7 @@ def grade_run(out_dir: Path, *, mode: str | None = None, grader: str | None = No
         "warnings": warnings,
         "outputs": {},
         "kept_foreign_files": plan.kept,
+        "foreign_grading_results": _foreign_scores(target, plan.kept),
         "provenance": provenance,
     }
     try:
@@ -707,6 +708,29 @@ def grade_run(out_dir: Path, *, mode: str | None = None, grader: str | None = No
         raise GradingError(describe_os_error(exc, "write the grading results in", target)
                            + "; pass --output-dir DIR to write them elsewhere (nothing was lost)") from None
     return results
+
+
+def _foreign_scores(folder: Path, kept: list[str]) -> dict | None:
+    """avg@N (%) per task from a kept foreign ``grading_results.json`` (JustRL's own grading, judge
+    included), so the report can show it beside ours; None when absent or not in JustRL's format."""
+    if "grading_results.json" not in kept:
+        return None
+    try:
+        data = json.loads((folder / "grading_results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    scores = {}
+    for entry in data if isinstance(data, list) else []:
+        hyper = entry.get("hyperparameters") if isinstance(entry, dict) else None
+        task = hyper.get("task_name") if isinstance(hyper, dict) else None
+        score = entry.get("mean_score") if isinstance(entry, dict) else None
+        if isinstance(task, str) and isinstance(score, (int, float)) and not isinstance(score, bool):
+            spec = find_benchmark(task)
+            label = spec.name if spec else task
+            setting = {k: hyper.get(k) for k in ("temperature", "top_p", "n", "max_tokens") if hyper.get(k)}
+            key = label if not setting else f"{label} [{' '.join(f'{k}={v}' for k, v in setting.items())}]"
+            scores[key] = 100.0 * float(score)
+    return scores or None
 
 
 def _write_outputs(plan, groups: list[BenchmarkRows], verdicts: dict, results: dict, provenance: dict | None,

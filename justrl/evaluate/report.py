@@ -206,6 +206,10 @@ def _notes(results: dict) -> list[str]:
         notes.append(f"- Grader {name} did not run: {why}.")
     if results.get("kept_foreign_files"):
         notes.append(f"- Kept (not written by justrl grading): {', '.join(results['kept_foreign_files'])}.")
+    foreign = results.get("foreign_grading_results")
+    if foreign:
+        notes.append("- The kept grading_results.json (JustRL's own grading, its judge included) says avg@N: "
+                     + ", ".join(f"{k} {v:.2f}" for k, v in foreign.items()) + ".")
     if results.get("ignored_files"):
         notes.append(f"- Ignored (not run stores): {', '.join(results['ignored_files'])}.")
     return notes

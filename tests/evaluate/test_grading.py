@@ -335,6 +335,8 @@ def test_a_justrl_folders_own_grading_results_are_kept(tmp_path):
     assert (tmp_path / "grading_results.json").read_bytes() == theirs
     assert results["kept_foreign_files"] == ["grading_results.json"]
     assert json.loads((tmp_path / "grading_results.lenient.json").read_text())[0]["mean_score"] == 1.0
+    assert results["foreign_grading_results"] == {"AIME24": 61.0}  # shown beside ours in the report
+    assert "JustRL's own grading, its judge included) says avg@N: AIME24 61.00" in (tmp_path / "report.md").read_text()
     grade_run(tmp_path, progress=False)  # a regrade still keeps it and reuses its own name
     assert (tmp_path / "grading_results.json").read_bytes() == theirs
 
