@@ -341,16 +341,25 @@ def pick_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_policy(config: RecipeConfig, run_dir: Path, device: str):
-    """(model, tokenizer) in float32 parameters (bf16 compute via autocast on GPU)."""
+def load_policy(config: RecipeConfig, run_dir: Path, device: str, world: World | None = None):
+    """(model, tokenizer) in float32 parameters (bf16 compute via autocast on GPU).
+
+    The toy model is built by rank 0 alone (the others wait, then read it).
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from justrl.train.dist import barrier
 
     source = config.model
     if source == "toy":
         from justrl.train.toy import build_toy_model
 
-        source = str(build_toy_model(run_dir / "toy-model"))
+        source = str(run_dir / "toy-model")
+        if world is None or world.main:
+            build_toy_model(run_dir / "toy-model")
+        if world is not None:
+            barrier(world)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
@@ -457,7 +466,7 @@ def train(config: RecipeConfig, run_dir: str | Path, *, resume: bool = False, wo
         random.seed(config.seed)
         np.random.seed(config.seed)
         torch.manual_seed(config.seed)
-        model, tokenizer = load_policy(config, run_dir, world.device)
+        model, tokenizer = load_policy(config, run_dir, world.device, world)
         prompts = load_prompts(config, tokenizer, world)
         if world.main:
             _save_config(run_dir, config, resume, tokenizer.decode(prompts[0].ids))
