@@ -13,9 +13,9 @@
   // tensor_parallel_size). One engine runs in this process; several run in spawned, **non-daemonic**
   processes pinned to their GPUs (``CUDA_VISIBLE_DEVICES``): vLLM V1 starts an EngineCore child process
   (vllm 0.8.5 ``v1/utils.py`` ``BackgroundProcHandle``) and Python forbids children of daemonic
-  processes. Requests are split round-robin and results stream back through a queue; a worker that dies
-  without reporting (OOM kill, segfault) is noticed within a second and stops the run with one line
-  naming its GPUs and exit code; every delivered sample is already stored.
+  processes. Requests are split round-robin and results stream back through one pipe per worker; a
+  worker that dies without reporting (OOM kill, segfault) is noticed within seconds (exit code or closed
+  pipe) and stops the run with one line naming its GPUs and exit code; every delivered sample is stored.
 * All requests are submitted at once (``LLMEngine.add_request``), each with its own
   ``SamplingParams(n=1, seed=..., output_kind=FINAL_ONLY)``; ``FINAL_ONLY`` makes ``step()`` build
   outputs only for finished requests (the default CUMULATIVE rebuilds every running request's output
@@ -46,6 +46,7 @@ from justrl.evaluate.backends.context import check_context, model_context_limit
 
 MIN_VERSION = (0, 8, 5)
 POLL_SECONDS = 1.0  # how often the parent checks that data-parallel workers are alive
+DEATH_GRACE_SECONDS = 2.0  # after a worker is seen dead, how long its last messages may take to arrive
 
 
 def _import_vllm():
@@ -251,22 +252,38 @@ def _result(item: PreparedRequest, output) -> GenerationResult:
 # -- data-parallel workers -----------------------------------------------------------------------------
 
 
-def _worker(index: int, gpus: str, model: str, engine_args: dict, items: list[PreparedRequest], queue) -> None:
-    """Spawned, non-daemonic process: one engine on ``gpus``; sends (kind, index, payload) with kind
-    "result", "error" or "done". SIGTERM exits through Python's cleanup so the engine's own child stops."""
+def _worker(index: int, gpus: str, model: str, engine_args: dict, items: list[PreparedRequest], conn) -> None:
+    """Spawned, non-daemonic process: one engine on ``gpus``; sends (kind, payload) over its own pipe,
+    kind "result", "error" or "done" (synchronously: a sent result is delivered even if the process is
+    killed right after). SIGTERM exits through Python's cleanup so the engine's own child stops too."""
     os.environ["CUDA_VISIBLE_DEVICES"] = gpus
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     engine = None
     try:
         engine = _Engine(model, engine_args)
-        engine.run(items, lambda result: queue.put(("result", index, result)))
-        queue.put(("done", index, None))
+        engine.run(items, lambda result: conn.send(("result", result)))
+        conn.send(("done", None))
     except BaseException as exc:  # report anything, the parent decides
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        queue.put(("error", index, f"{type(exc).__name__}: {first}" if first else type(exc).__name__))
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {first}" if first else type(exc).__name__))
+        except OSError:
+            pass
     finally:
         if engine is not None:
             engine.close()
+        conn.close()
+
+
+def _read_pipe(index: int, conn, inbox: queue_module.Queue) -> None:
+    """Thread: forward one worker's messages to ``inbox`` until its pipe closes (then ("eof", None))."""
+    while True:
+        try:
+            kind, payload = conn.recv()
+        except (EOFError, OSError):
+            inbox.put((index, "eof", None))
+            return
+        inbox.put((index, kind, payload))
 
 
 def _stop(procs) -> None:
@@ -327,53 +344,63 @@ class VLLMBackend:
         self._generate_parallel(items, on_result)
 
     def _generate_parallel(self, items: list[PreparedRequest], on_result) -> None:
+        """One spawned worker per GPU group, each with its own pipe read by a thread of this process.
+        A worker that exits without "done" (its exit code seen, or its pipe closed) stops the run after a
+        short grace period for the messages it sent before dying."""
         import multiprocessing as mp
+        import threading
+        import time
 
         ctx = mp.get_context("spawn")
-        queue = ctx.Queue()
+        inbox: queue_module.Queue = queue_module.Queue()
         parts = [items[i::self.data_parallel] for i in range(self.data_parallel)]
-        workers = {i: ctx.Process(target=_worker, args=(i, g, self.model, self.engine_args, p, queue),
-                                  name=f"justrl-vllm-{i}", daemon=False)
-                   for i, (g, p) in enumerate(zip(self.gpu_groups, parts, strict=True)) if p}
+        workers, readers = {}, []
         done: set[int] = set()
-
-        def handle(message) -> None:
-            kind, index, payload = message
-            if kind == "result":
-                on_result(payload)
-            elif kind == "done":
-                done.add(index)
-            else:
-                raise BackendError(f"the vLLM engine on GPU {self.gpu_groups[index]} failed ({payload}); "
-                                   f"rerun the same command to resume")
-
+        dead_since: dict[int, float] = {}
         try:
-            for proc in workers.values():
+            for i, (gpus, part) in enumerate(zip(self.gpu_groups, parts, strict=True)):
+                if not part:
+                    continue
+                reader, writer = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_worker, args=(i, gpus, self.model, self.engine_args, part, writer),
+                                   name=f"justrl-vllm-{i}", daemon=False)
                 proc.start()
+                writer.close()  # only the worker holds the write end: its death closes the pipe
+                workers[i] = proc
+                readers.append(reader)
+                threading.Thread(target=_read_pipe, args=(i, reader, inbox), daemon=True,
+                                 name=f"justrl-vllm-pipe-{i}").start()
             while len(done) < len(workers):
                 try:
-                    handle(queue.get(timeout=POLL_SECONDS))
-                    continue
+                    index, kind, payload = inbox.get(timeout=POLL_SECONDS)
                 except queue_module.Empty:
-                    pass
-                dead = [i for i, p in workers.items() if i not in done and p.exitcode is not None]
-                if not dead:
-                    continue
-                while True:  # a worker may have exited right after its last messages: read them first
-                    try:
-                        handle(queue.get(timeout=0.2))
-                    except queue_module.Empty:
-                        break
-                for i in dead:
-                    if i not in done:
+                    index, kind = None, None
+                if kind == "result":
+                    on_result(payload)
+                elif kind == "done":
+                    done.add(index)
+                elif kind == "error":
+                    raise BackendError(f"the vLLM engine on GPU {self.gpu_groups[index]} failed ({payload}); "
+                                       f"every finished sample is stored, rerun the same command to resume")
+                elif kind == "eof" and index not in done:
+                    dead_since.setdefault(index, time.monotonic())
+                now = time.monotonic()
+                for i, proc in workers.items():
+                    if i not in done and proc.exitcode is not None:
+                        dead_since.setdefault(i, now)
+                for i, since in dead_since.items():
+                    if i not in done and now - since >= DEATH_GRACE_SECONDS:
+                        workers[i].join(timeout=5)
                         code = workers[i].exitcode
-                        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-                        raise BackendError(f"the vLLM worker {i} on GPU {self.gpu_groups[i]} died ({how}) "
-                                           f"before finishing; every finished sample is stored, rerun the same "
-                                           f"command to resume")
+                        how = ("still running with its pipe closed" if code is None else
+                               f"killed by signal {-code}" if code < 0 else f"exit code {code}")
+                        raise BackendError(f"the vLLM worker {i} on GPU {self.gpu_groups[i]} died ({how}) before "
+                                           f"finishing; every finished sample is stored, rerun the same command "
+                                           f"to resume")
         finally:
             _stop(list(workers.values()))
-            queue.close()
+            for reader in readers:
+                reader.close()
 
     def describe(self) -> dict:
         """Provenance, computed in this process (also with data parallel, where engines live in workers)."""
