@@ -35,7 +35,7 @@ _SEPARATOR_ONLY = re.compile(
 _OR_SEPARATOR = re.compile(r"^(?:\s|\$|\\\(|\\\)|\\\[|\\\]|,|\.|\\quad|\\text\{\s*or\s*\}|\bor\b|\*\*)*$")
 _HAS_OR = re.compile(r"\bor\b")
 _STATEMENT = re.compile(
-    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\banswer\s*\*\*\s*:|\*\*answer\*\*\s*:?"
+    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s*(?:\([^()\n]{0,30}\)\s*)?is|\banswer\s*:|\banswer\s*\*\*\s*:|\*\*answer\*\*\s*:?"
     r"|(?m:^[ \t]*\#{1,6}[ \t]*(?:final[ \t]+)?answer[ \t]*:?[ \t]*$))",  # a markdown heading "# Answer"
     re.IGNORECASE,
 )
@@ -241,7 +241,7 @@ def _from_statement(text: str) -> Extraction | None:
         if k < 0:
             return None
         window_start = tail_start + max(0, k - 12)
-        for m in _STATEMENT.finditer(text, window_start, min(len(text), tail_start + k + 20)):
+        for m in _STATEMENT.finditer(text, window_start, min(len(text), tail_start + k + 50)):
             last = m
     if last is None:
         return None
@@ -296,7 +296,9 @@ _CONCLUSIVE = re.compile(
     r"|the\s+(?:right|correct)\s+(?:answer|choice|option))\b",
     re.IGNORECASE,
 )
-_THE_X_IS = re.compile(r"^\W*the\s+[^.?!,;]{1,80}?\b(?:is|are|equals)\b", re.IGNORECASE)
+_THE_X_IS = re.compile(
+    r"^\W*the\s+[^.?!,;]{1,80}?\b(?:is|are|equals|has\s+a\s+value\s+of|measures|totals)\b", re.IGNORECASE
+)
 # a sentence that opens like working, not like a conclusion
 _WORKING_OPENER = re.compile(
     r"^\W*(?:since|because|if|when|let|first|second|next|now|to|using|given|suppose|assume|note|recall|consider"
@@ -389,9 +391,8 @@ def _from_final_line(text: str) -> Extraction | None:
     conclusive = _CONCLUSIVE.match(sentence) is not None or _THE_X_IS.match(sentence) is not None
     if own_line:
         # a line of its own after the working: a conclusion, or a plain statement of one value
-        if not conclusive and (
-            _WORKING_OPENER.match(sentence) or _LIST_ITEM.match(sentence) or not sentence.rstrip("*$ ").endswith((".", "!"))
-        ):
+        finished = sentence.rstrip("*$ ").endswith((".", "!")) or sentence.rstrip().endswith("**")
+        if not conclusive and (_WORKING_OPENER.match(sentence) or _LIST_ITEM.match(sentence) or not finished):
             return None  # a plain statement must read as a finished sentence, not a step of the working
     elif whole:
         if _THE_X_IS.match(sentence) is None or _CLAUSE_BREAK.search(_MATH_SPAN.sub("", sentence)):

@@ -38,6 +38,11 @@ CASES = [
     ("think-marker-starts-a-line", "Angle A is 14 degrees, so <end think> $\\angle B = 76^\\circ$.", "76^\\circ",
      "\\angle B = 76^\\circ", True),
     ("gsm-hashes-then-value", WORK + "####\n41", "41", "41", True),
+    ("answer-is-with-a-parenthesis", WORK + "Therefore, the answer (arabic numerals) is 41. \n\nI hope this helps!", "41",
+     "41", True),
+    ("bold-value-ends-the-last-line", WORK + "m + n = 25 + 16 = **41**", "41", "41", True),
+    ("the-quantity-has-a-value-of", "The smallest bar in the chart has a value of 41.", "41", "41", True),
+    ("number-words-describe-beside-digits", WORK + "Thus the two farms together have 41 acres.", "41", "41", True),
     # near misses
     ("two-numbers-in-final-sentence", WORK + "So she has 5 apples and 3 pears.", "5", None, False),
     ("question-last", WORK + "The total is 41. Is that what you wanted?", "41", None, False),

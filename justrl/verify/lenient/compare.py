@@ -47,6 +47,10 @@ _INFINITY = {"\\infty", "+\\infty", "\\infinity", "∞", "oo", "+oo", "infty"}
 _NEG_INFINITY = {"-\\infty", "-\\infinity", "-∞", "-oo", "-infty"}
 
 
+# a True/False gold (TheoremQA) is answered by yes/no as well
+_TRUTH = {"true": "true", "yes": "true", "false": "false", "no": "false"}
+
+
 class Undecided(Exception):
     """Raised by the fast comparer when symbolic work would be needed."""
 
@@ -201,7 +205,8 @@ class Comparer:
         if isinstance(r, Assign):
             return self.equal(g, r.value)
         if isinstance(g, Text):
-            return self.text_of(r) == g.text
+            said = self.text_of(r)
+            return said == g.text or (said is not None and _TRUTH.get(said, "") == _TRUTH.get(g.text, None))
         if isinstance(g, Letter):
             return self.letter_of_node(r) == g.letter
         if isinstance(g, Relation):

@@ -52,7 +52,11 @@ _VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4
            "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
 _SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9",
                  "⁻": "-", "⁺": "+", "ⁿ": "n"}
-_ORDINAL = re.compile(r"(?<=\d)\s*(?:\^\s*\{?\s*(?:\\text\s*\{\s*(?:st|nd|rd|th)\s*\}|st|nd|rd|th)\s*\}?|(?:st|nd|rd|th)\b)")
+_ORDINAL = re.compile(
+    r"(?<=\d)\s*(?:\^\s*\{?\s*(?:\\(?:text|mathrm|textrm|rm)\s*\{\s*(?:st|nd|rd|th)\s*\}|st|nd|rd|th)\s*\}?"
+    r"|(?:st|nd|rd|th)\b)"
+)
+_X_TIMES_TEN = re.compile(r"(?<=\d)\s*[xX]\s*10\s*\^\s*(-?\d+)")  # 1.07 x 10^16, a plain-text power
 _WORDS_ONLY = re.compile(r"^[A-Za-z][A-Za-z \-]*$")
 
 
@@ -168,6 +172,7 @@ def normalize(s: str) -> str:
     s = s.replace("\\infin", "\\infty").replace("\\emptyset", "\\varnothing")
     s = s.replace("\\neq", "\\ne").replace("!=", "\\ne ").replace("\\mathbb R", "\\mathbb{R}")
     s = strip_text_unit(s)
+    s = _X_TIMES_TEN.sub(r" \\times 10^{\1}", s) if "10" in s else s
     s = _ORDINAL.sub("", s) if ("st" in s or "nd" in s or "rd" in s or "th" in s) else s
     s = _BARE_UNIT.sub("", s)
     s = _SPACING.sub(" ", s)

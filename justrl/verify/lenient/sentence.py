@@ -9,8 +9,9 @@ different values, the sentence is not an answer. Rules, in order (the first that
    the rest of the sentence, when it is a value (not prose) once trailing units and words are dropped
    ("the smallest $k$ is 12" -> ``12``, "the ratio is $\\frac{2}{7}$" -> ``\\frac{2}{7}``);
 3. an ``=`` outside math: the value after the last one ("Joe has 40 - 8 - 16 = 16 cars left" -> 16);
-4. otherwise exactly one value in the whole sentence: one math span, or one number (digits, a number
-   word such as "three"); zero or two different ones -> no value ("5 apples and 3 pears" has none).
+4. otherwise exactly one value in the whole sentence: one math span, or one number (digits; number
+   words such as "three" only when no digits occur: "the two farms have 700 acres" states 700); zero or
+   two different ones -> no value ("5 apples and 3 pears" has none).
 
 Everything is a single pass over at most :data:`MAX_SENTENCE` characters (regexes without nested
 quantifiers), so the cost is linear and small.
@@ -118,6 +119,9 @@ def _values(text: str) -> list[str]:
         if "$" in chunk:
             return [] if not found else found + ["$"]  # an unclosed math span: cut off, not one value
         found.extend(m.group().replace("−", "-").replace(" ", "") for m in _NUMBER.finditer(chunk))
+    if found:
+        return found  # with digits present, number words describe ("the two farms have 700 acres")
+    for chunk in outside:
         for m in _NUMBER_WORD.finditer(chunk):
             n = number_from_words(m.group())
             if n is not None:

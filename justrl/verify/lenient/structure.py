@@ -168,6 +168,7 @@ def _expand_pm(item: str) -> list[str] | None:
     return [item.replace("\\mp", "-", 1), item.replace("\\mp", "+", 1)]
 
 
+_SET_BUILDER = re.compile(r"^\\?\{\s*([A-Za-z])\s*(?:\||\\mid|:)\s*([^{}|]{1,200}?)\s*\\?\}$")
 _NE = re.compile(r"\\ne(?![A-Za-z])")
 _REALS = {"\\mathbb{R}", "\\R", "\\mathbf{R}", "\\text{all real numbers}", "all real numbers"}
 
@@ -324,6 +325,13 @@ def parse_structure(s: str, depth: int = 0):
     if not items:
         return Atom("")
     s = items[0]
+    builder = _SET_BUILDER.match(s)
+    if builder is not None:  # {x | -2 \le x < 1}: the condition's interval
+        var, cond = builder.group(1), builder.group(2)
+        cond = re.sub(r"\\(le|ge|lt|gt)(?=" + re.escape(var) + r"(?![A-Za-z]))", r"\\\1 ", cond)  # \lex -> \le x
+        rel = _as_relation(cond)
+        if rel is not None and rel.var == var:
+            return rel
     if s in _REALS:
         return Seq((Atom("-\\infty"), Atom("\\infty")), True, "(", ")")
     if "\\setminus" in s or "\\ne" in s:
