@@ -27,7 +27,8 @@ which the reference turns into "incorrect" too (its ``(a,b)-(c,d)`` raises). The
 are built, so ``simplify`` sees what the reference's would.
 
 Every check runs in a worker process under a hard timeout (:func:`grade_many`); past it the verdict
-is "incorrect" with reason "timeout" (the reference has no timeout and would eventually answer).
+is "incorrect" with reason "timeout" (the reference has no timeout and would eventually answer). A boxed
+answer or gold over 20,000 characters is refused at once ("too_large"; the reference would try it).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = ["RuleVerdict", "extract_boxed", "grade_many", "justrl_rule_check", "m
 CHECKER = "justrl.evaluate.justrl_rule:justrl_rule_check"
 WARMUP = ("\\boxed{\\dfrac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}")
 DEFAULT_TIMEOUT = 10.0  # seconds per sample (sympy.simplify is the slow part)
+MAX_ANSWER_CHARS = 20_000  # a longer boxed answer (or gold) is refused at once: reason "too_large"
 
 
 class RuleGraderUnavailable(RuntimeError):
@@ -63,7 +65,8 @@ def require_pylatexenc() -> None:
 @dataclass(frozen=True)
 class RuleVerdict:
     """``correct``; ``extracted`` the last box's content (None without one); ``reason``: "match_mathd",
-    "match_string", "match_sympy", "mismatch", "no_answer", "empty_gold", "timeout", "error"."""
+    "match_string", "match_sympy", "mismatch", "no_answer", "empty_gold", "too_large" (an answer or gold
+    over MAX_ANSWER_CHARS, refused without normalising), "timeout", "error"."""
 
     correct: bool
     extracted: str | None
@@ -486,6 +489,8 @@ def justrl_rule_check(response: str, gold: str) -> tuple[bool, str | None, str]:
     given = extract_boxed(response)
     if given is None:
         return False, None, "no_answer"
+    if len(given) > MAX_ANSWER_CHARS or len(gold_text or "") > MAX_ANSWER_CHARS:
+        return False, given[:200], "too_large"
     if gold_text is not None and mathd_normalize(given) == mathd_normalize(gold_text):
         return True, given, "match_mathd"
     reason = _sympy_grade(given, gold_text)

@@ -197,3 +197,8 @@ def test_long_responses_reach_the_workers_from_their_last_box_on():
     assert justrl_rule._from_last_box("no box here") == ""
     (v,) = justrl_rule.grade_many([("think " * 500_000 + "so \\boxed{5}", "5")])
     assert (v.correct, v.extracted) == (True, "5")
+
+
+def test_a_megabyte_answer_is_refused_at_once():
+    assert justrl_rule_check("\\boxed{" + "x" * 1_000_000 + "}", "x")[::2] == (False, "too_large")
+    assert justrl_rule_check("\\boxed{" + "1" * 20_000 + "}", "x")[2] == "mismatch"  # at the limit: graded
