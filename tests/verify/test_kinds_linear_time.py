@@ -65,6 +65,12 @@ FAMILIES = [
     ("number-words", _quick_box, lambda n: "twenty-" * n + "one", 250),
     ("unicode", _quick_box, lambda n: "√" * n + "2π²", 500),
     ("setminus", _norm_struct, lambda n: "\\mathbb{R}" + "\\setminus\\{2\\}" * n, 200),
+    ("answer-tags", _quick, lambda n: "<answer>" * n + " 5 </answer>", 2_000),
+    ("answer-tag-sentence", _quick, lambda n: "<answer> So " + "a = 1 and " * n + "x = 5. </answer>", 200),
+    ("set-builder", _norm_struct, lambda n: "\\{x \\mid " + "-2 \\le " * n + "x\\}", 50),
+    ("x-times-ten", _norm_struct, lambda n: "1 x 10^1 " * n, 200),
+    ("answer-parenthesis", _quick, lambda n: "the answer (" * n + "arabic) is 5", 1_000),
+    ("equals-chain-in-box", _quick_box, lambda n: "\\sqrt{2} = " * n + "5", 100),
     ("form-radicals", _form, lambda n: "\\sqrt{75}" * n, 100),
     ("form-fractions", _form, lambda n: "\\frac{2}{\\sqrt{2}}" * n, 100),
 ]
