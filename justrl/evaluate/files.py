@@ -177,6 +177,16 @@ class AppendFile:
             os.close(fd)
 
 
+def open_new(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8", perms: int = 0o644):
+    """A file object on a file created now (``O_EXCL``: an existing name, symlink or not, raises
+    ``FileExistsError``); ``mode`` is ``"w"``, ``"wb"``, ``"a"`` or ``"ab"``."""
+    if mode not in ("w", "wb", "a", "ab"):
+        raise ValueError(f"open_new mode must be w, wb, a or ab, not {mode!r}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | (os.O_APPEND if "a" in mode else 0)
+    fd = os.open(path, flags, perms)
+    return os.fdopen(fd, mode, encoding=None if "b" in mode else encoding)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
     """Write ``data`` to ``path`` through a new temporary file in the same folder, then rename it over.
 
@@ -362,5 +372,5 @@ def _read_holder(fd: int) -> dict:
 
 
 __all__ = ["AppendFile", "DirLock", "FileId", "FolderLocked", "LOCK_NAME", "UnsafeFileError", "atomic_write_bytes",
-           "atomic_write_json", "atomic_write_text", "describe_os_error", "ensure_dir", "read_regular",
+           "atomic_write_json", "atomic_write_text", "describe_os_error", "ensure_dir", "open_new", "read_regular",
            "remove_stale_temporaries"]
