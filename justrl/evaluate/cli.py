@@ -44,7 +44,7 @@ def _run_parser() -> argparse.ArgumentParser:
     _grading_args(p)
     g = p.add_argument_group("hf backend")
     g.add_argument("--revision", help="model revision (hub branch, tag or commit)")
-    g.add_argument("--batch-size", type=int, default=16)
+    g.add_argument("--batch-size", type=int, help="sequences decoded together (default: 16 on GPU, 4 on CPU)")
     g.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     g.add_argument("--dtype", help="float32, bfloat16, float16 (default: bfloat16 on GPU, float32 on CPU)")
     o = p.add_argument_group("openai backend")
@@ -125,7 +125,7 @@ def _build(name: str, model: str | None, args, judge: bool):
 
     if name == "hf":
         return make_backend("hf", model=model, revision=None if judge else args.revision,
-                            batch_size=getattr(args, "batch_size", 16), device=getattr(args, "device", None),
+                            batch_size=getattr(args, "batch_size", None), device=getattr(args, "device", None),
                             dtype=getattr(args, "dtype", None), offline=True if args.offline else None)
     if name == "openai":
         return make_backend("openai", model=model,

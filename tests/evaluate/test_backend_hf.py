@@ -156,3 +156,9 @@ def test_each_sample_is_delivered_when_it_finishes_not_when_its_batch_does(tiny_
         hook.remove()
     assert [key for key, _ in seen] == ["k0", "long"]
     assert seen[0][1] <= 2 and seen[1][1] == 20
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, 4), (16, 16), (1, 1)], ids=["cpu-default", "explicit", "one"])
+def test_batch_size_defaults_to_4_on_cpu(tiny_model, given, expected):
+    backend = HFBackend.load(str(tiny_model), device="cpu", batch_size=given)
+    assert backend.batch_size == expected and backend.describe()["batch_size"] == expected

@@ -24,7 +24,8 @@ from justrl.evaluate.backends import BackendError, missing_extra, template_sha25
 from justrl.evaluate.backends.base import GenerationRequest, GenerationResult
 from justrl.evaluate.backends.context import check_context, model_context_limit
 
-DEFAULT_BATCH_SIZE = 16
+DEFAULT_BATCH_SIZE = 16  # on a GPU
+CPU_BATCH_SIZE = 4  # on a CPU a batch decodes slowly: smaller batches make progress (and the store) move sooner
 
 
 def _import_torch_transformers():
@@ -102,11 +103,11 @@ class HFBackend:
 
     @classmethod
     def load(cls, model: str | None, *, revision: str | None = None, device: str | None = None,
-             dtype: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, offline: bool | None = None,
+             dtype: str | None = None, batch_size: int | None = None, offline: bool | None = None,
              trust_remote_code: bool = False, attn_implementation: str | None = None) -> HFBackend:
         """Load ``model`` (local folder, ``.gguf`` file, or hub id; hub ids only online unless cached).
 
-        ``device`` defaults to cuda when available, else cpu; ``dtype`` to bfloat16 on GPU, float32 on CPU;
+        ``batch_size`` defaults to 16 on GPU, 4 on CPU. ``device`` defaults to cuda when available, else cpu; ``dtype`` to bfloat16 on GPU, float32 on CPU;
         ``attn_implementation`` to "eager" on CPU (several times faster than torch's SDPA with a padding
         mask there, measured with torch 2.13) and to transformers' default on GPU.
         """
@@ -140,6 +141,8 @@ class HFBackend:
         net.to(device)
         net.eval()
         revision = revision or getattr(net.config, "_commit_hash", None)
+        if batch_size is None:
+            batch_size = DEFAULT_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE
         backend = cls(net, tokenizer, model_id=str(model), revision=revision, batch_size=batch_size,
                       gguf_file=gguf_file)
         if local and revision is None:
