@@ -330,15 +330,16 @@ def _final_sentence(text: str) -> tuple[str, bool, bool, str] | None:
     end = len(text)
     while end > 0 and text[end - 1].isspace():
         end -= 1
-    start = max(text.rfind("\n", 0, end) + 1, end - MAX_FINAL_LINE)
+    start = text.rfind("\n", max(0, end - MAX_FINAL_LINE - 1), end) + 1
+    window = max(0, end - MAX_FINAL_LINE)
     for marker in _END_THINK_MARKERS:  # "... working <end think> $\\angle B = 76^\\circ$.": a new line
-        k = text.rfind(marker, start, end)
+        k = text.rfind(marker, max(start, window), end)
         if k >= 0:
             start = k + len(marker)
             while start < end and text[start] in " \t":
                 start += 1
-    if start > 0 and text[start - 1] not in "\n \t>":
-        return None  # the last line is longer than MAX_FINAL_LINE
+    if start == 0 and end > MAX_FINAL_LINE or start < window:
+        return None  # the last line is longer than MAX_FINAL_LINE: a paragraph, not a statement
     line = text[start:end].strip()
     if not line:
         return None

@@ -52,6 +52,8 @@ CASES = [
     ("cut-off-mid-sentence", WORK + "So the number of marbles is 41 and", "41", None, False),
     ("step-of-the-working", WORK + "Step 3: The discriminant is 41.", "41", None, False),
     ("list-item-of-the-working", WORK + "2. The area of the first part is 41.", "41", None, False),
+    ("long-paragraph-is-not-a-statement", WORK + "We add the numbers again " * 40 + "and so the total is 41.", "41", None,
+     False),
     ("working-opener", WORK + "Since there are 41 marbles, we divide.", "41", None, False),
     ("same-paragraph-conclusion", "We place the books in 6 orders and the folders in 2. So there are 12 ways.", "12", None, False),
     ("one-sentence-with-working", "The legs are 6 and 8, so its area is $24$.", "24", None, False),
