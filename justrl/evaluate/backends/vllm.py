@@ -173,11 +173,13 @@ class _Engine:
     def __init__(self, model: str, engine_args: dict) -> None:
         self.vllm = require_vllm()
         self.llm = self.vllm.LLM(model=model, **engine_args)
+        self._submitted = 0  # request ids stay unique across calls (a judge calls generate many times)
 
     def run(self, items: list[PreparedRequest], on_result: Callable[[GenerationResult], None]) -> None:
         from vllm.inputs import TokensPrompt
 
-        by_id = {str(i): item for i, item in enumerate(items)}
+        by_id = {str(self._submitted + i): item for i, item in enumerate(items)}
+        self._submitted += len(items)
         engine = getattr(self.llm, "llm_engine", None)
         if engine is not None and all(hasattr(engine, a) for a in ("add_request", "step", "has_unfinished_requests")):
             for request_id, item in by_id.items():
