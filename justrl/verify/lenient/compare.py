@@ -24,7 +24,7 @@ from fractions import Fraction
 from justrl.verify.lenient.normalize import compact, normalize, numpy_gold, unwrap_text
 from justrl.verify.lenient.numbers import decimal_tolerance, parse_rational
 from justrl.verify.lenient.numeric import compile_atom, numeric_equal, numeric_equation_equal
-from justrl.verify.lenient.sentence import is_prose, sentence_value
+from justrl.verify.lenient.sentence import gold_shaped_value, is_prose, sentence_value
 from justrl.verify.lenient.structure import (
     Assign,
     Atom,
@@ -173,6 +173,8 @@ class Comparer:
         if prose is None or not is_prose(prose):
             return False
         value = sentence_value(prose)
+        if value is None and isinstance(g, Atom):
+            value = gold_shaped_value(prose, g.text)  # "3 out of 8, that is 3/8" for a fraction gold
         if value is None or compact(value) == compact(prose):
             return False
         node = parse_structure(normalize(value))

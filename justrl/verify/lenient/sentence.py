@@ -193,3 +193,36 @@ def letter_choice(text: str) -> str | None:
     """``(B)`` when a value is a multiple-choice letter."""
     value = _clean(text)
     return value if _LETTER_CHOICE.match(value) else None
+
+
+def value_shape(text: str) -> str:
+    """A coarse shape of one value: "integer", "decimal", "fraction", "tuple", or "expression"."""
+    t = text.replace(" ", "").replace("\\dfrac", "\\frac").lstrip("+-")
+    if not t:
+        return "expression"
+    if t.isdigit() or re.fullmatch(r"\d{1,3}(?:,\d{3})+", t):
+        return "integer"
+    if re.fullmatch(r"\d*\.\d+", t):
+        return "decimal"
+    if re.fullmatch(r"\\frac\{\d+\}\{\d+\}|\d+/\d+", t):
+        return "fraction"
+    if t.startswith(("(", "[")) and "," in t:
+        return "tuple"
+    return "expression"
+
+
+def gold_shaped_value(text: str, gold: str) -> str | None:
+    """When a sentence names several values, the one value with the gold's shape, if exactly one has it.
+
+    "The probability is 3 out of 8, that is $\\frac{3}{8}$" names 3, 8 and 3/8; for a fraction gold the
+    fraction is the answer. Integers against an integer gold are never chosen this way when two or
+    more occur ("5 apples and 3 pears" stays unanswered), and neither is any shape that repeats.
+    """
+    if not text or len(text) > MAX_SENTENCE:
+        return None
+    shape = value_shape(gold)
+    candidates = {v.replace(" ", "") for v in _values(_TEXT_WRAPPER.sub(lambda m: m.group(1), text)) if v != "$"}
+    if len(candidates) < 2:
+        return None
+    matching = [v for v in candidates if value_shape(v) == shape]
+    return matching[0] if len(matching) == 1 else None
