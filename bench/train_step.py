@@ -95,15 +95,16 @@ def make_batch(torch, n: int, prompt_len: int, resp_len: int, vocab: int, seed: 
 
 
 def justrl_step(torch, model, optimizer, config, batch):
+    """justrl's trainer path: collate, old log-probs, one update pass (sequence_logprobs + policy_loss)."""
     from justrl.train.dist import World
-    from justrl.train.loop import Batch, recompute_old_logp, update
+    from justrl.train.loop import collate, recompute_old_logp, update
 
     prompts, responses, mask, adv = batch
-    ids = torch.cat([prompts, responses], 1)
-    attn = torch.cat([torch.ones_like(prompts), mask], 1)
-    b = Batch(ids, attn, (attn.cumsum(-1) - 1).clamp(min=0), mask.float(), adv)
-    recompute_old_logp(model, b, config, "cpu")
-    update(model, optimizer, b, config, World())
+    lengths = mask.sum(1).tolist()
+    b = collate(prompts.tolist(), [r[:n] for r, n in zip(responses.tolist(), lengths, strict=True)], adv, 0, "cpu")
+    world = World()
+    recompute_old_logp(model, b, config, world)
+    update(model, optimizer, b, config, world)
 
 
 def trl_trainer(torch, model, tokenizer, n, micro, resp_len, out):
@@ -152,6 +153,8 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=0,
+                        help="justrl's token budget per micro-batch (0: --micro rows each, as TRL's side)")
     parser.add_argument("--only", choices=["justrl", "trl"], help=argparse.SUPPRESS)
     parser.add_argument("--gpu-loop", metavar="RUN", help="instead: a few full native-loop steps of a mid-sized "
                         "random Qwen2 on the GPU (bf16 autocast, HF rollouts); prints tokens/s and peak memory")
@@ -174,7 +177,9 @@ def main() -> None:
         tokenizer = AutoTokenizer.from_pretrained(path)
         batch = make_batch(torch, args.responses, args.prompt_len, args.response_len, len(tokenizer))
         config = RecipeConfig(prompts_per_step=args.responses // 8, rollouts_per_prompt=8, warmup_steps=0,
-                              mini_batch_prompts=args.responses // 8, micro_batch_responses=args.micro)
+                              mini_batch_prompts=args.responses // 8, micro_batch_responses=args.micro,
+                              **({"max_tokens_per_micro_batch": args.max_tokens}
+                                 if "max_tokens_per_micro_batch" in RecipeConfig.__dataclass_fields__ else {}))
         results = {}
         for name in (args.only,):
             model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
