@@ -29,7 +29,8 @@ def fake_vllm(monkeypatch):
     for name in cached:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.syspath_prepend(str(FAKES))
-    monkeypatch.delenv("VLLM_ENABLE_V1_MULTIPROCESSING", raising=False)
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "")  # recorded: restored (absent) after the test
+    monkeypatch.delenv("VLLM_ENABLE_V1_MULTIPROCESSING")
     from vllm import _fake
 
     _fake.EVENTS.clear()

@@ -28,7 +28,8 @@ def fake_vllm(monkeypatch):
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.syspath_prepend(str(FAKES))
     for var in ("VLLM_ENABLE_V1_MULTIPROCESSING", "RANK", "LOCAL_RANK", "WORLD_SIZE"):
-        monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(var, "")  # recorded, so whatever the engine sets is undone after the test
+        monkeypatch.delenv(var)
     from vllm import _fake
 
     _fake.EVENTS.clear()
@@ -254,3 +255,13 @@ def test_wrapper_prefixes_are_stripped_from_weight_names(name, expected):
     from justrl.train.rollout.vllm import vllm_param_name
 
     assert vllm_param_name(name) == expected
+
+
+def test_a_process_group_without_launcher_env_still_places_each_engine(fake_vllm, tiny_model, policy, monkeypatch):
+    """A trainer that joined its process group without torchrun's variables (e.g. mp.spawn + init_method)."""
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.distributed, "get_rank", lambda: 3)
+    monkeypatch.setattr(torch.distributed, "get_world_size", lambda: 4)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    engine = make(fake_vllm, tiny_model, policy)
+    assert engine.llm.device == "cuda:3" and engine.llm.args.distributed_executor_backend == "external_launcher"

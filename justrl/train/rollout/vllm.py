@@ -4,7 +4,8 @@ Placement. Under torchrun (torch.distributed initialised, or WORLD_SIZE > 1) the
 ``distributed_executor_backend="external_launcher"``, which reads RANK / LOCAL_RANK from the environment
 and puts the worker on ``cuda:<LOCAL_RANK>`` (vllm 0.8.5 ``executor/uniproc_executor.py``
 ``ExecutorWithExternalLauncher._init_executor``); the default uni-process executor would use local rank 0,
-i.e. every rank's engine on the first GPU (``UniProcExecutor._init_executor``). Each rank is then its own
+i.e. every rank's engine on the first GPU (``UniProcExecutor._init_executor``; the same in 0.33.0
+``v1/executor/uniproc_executor.py`` ``_distributed_args``). Each rank is then its own
 "external data-parallel" engine on the trainer's process group (``distributed/parallel_state.py``
 ``initialize_model_parallel``: layout ExternalDP x DP x PP x TP), generating its own prompts. This is
 TRL's colocate mode (``trl/generation/vllm_generation.py`` ``_init_vllm``). Tensor parallelism inside
