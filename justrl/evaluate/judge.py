@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from justrl.evaluate.backends.base import Backend, GenerationRequest, GenerationResult, SamplingParams
 
@@ -108,6 +108,11 @@ COMPASS_VERIFIER_PROMPT = "\n".join(_CV_LINES)
 COMPASS_VERIFIER_PROMPT_SHA256 = "aee9c27520639ca543f0b5077164dc32c1976be0f16c87bee7055f3b7ba45e72"
 JUSTRL_JUDGE_MAX_TOKENS = 2048  # JustRL evals/grade.py: SamplingParams(temperature=0.0, max_tokens=2048)
 PROTOCOLS = ("justrl", "lenient")
+# The hf and vllm backends refuse a batch whose prompt + max_tokens exceeds the context with a message
+# containing this (justrl/evaluate/backends/context.py check_context); see Judge._generate_fitting.
+CONTEXT_ERROR = "has a context of"
+FIT_REPLY_TOKENS = 16  # reply budget for a prompt too long for the full 2,048 (the verdict is one token)
+MIN_FIT_CHARS = 1000  # a response is never cut below this many characters
 QUESTION_MODES = ("empty", "real")
 
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
@@ -223,16 +228,57 @@ class Judge:
             if progress is not None:
                 progress(len(replies))
 
-        self.backend.generate(self.requests(items), collect)
+        items = list(items)  # fitting may replace an item's response; the caller's list stays as it was
+        requests = self.requests(items)
+        self.fitted = {"reply_tokens_capped": 0, "responses_cut": 0}
+        self._generate_fitting(items, requests, list(range(len(items))), collect)
         verdicts = []
         for i in range(len(items)):
             raw = replies.get(f"judge/{i}", "")
             verdicts.append(JudgeVerdict(self.parse(raw), raw))
         return verdicts
 
+    def _generate_fitting(self, items: list[JudgeItem], requests: list[GenerationRequest], todo: list[int],
+                          collect: Callable[[GenerationResult], None]) -> None:
+        """Generate ``todo``; when the backend refuses the batch because a prompt + reply budget exceeds the
+        judge model's context (the hf and vllm backends check before generating anything), find the
+        requests that do not fit by halving the batch, and fit each as JustRL's vLLM run did: first the
+        reply budget shrinks to :data:`FIT_REPLY_TOKENS` (vLLM stops a reply at the context end; a verdict
+        is one token, so "A" stays "A"); only a prompt that alone overflows loses the start of its response
+        (JustRL's run would have failed there). Counts are kept in ``self.fitted``."""
+        from justrl.evaluate.backends import BackendError
+
+        try:
+            self.backend.generate([requests[i] for i in todo], collect)
+            return
+        except BackendError as exc:
+            if CONTEXT_ERROR not in str(exc):
+                raise
+            if len(todo) > 1:
+                half = len(todo) // 2
+                self._generate_fitting(items, requests, todo[:half], collect)
+                self._generate_fitting(items, requests, todo[half:], collect)
+                return
+            i = todo[0]
+            req = requests[i]
+            if req.sampling.max_tokens > FIT_REPLY_TOKENS:
+                sampling = replace(req.sampling, max_tokens=FIT_REPLY_TOKENS)
+                self.fitted["reply_tokens_capped"] += 1
+            else:
+                response = items[i].response
+                if len(response) <= MIN_FIT_CHARS:
+                    raise
+                items[i] = replace(items[i], response=response[len(response) // 2:])
+                self.fitted["responses_cut"] += 1
+                sampling = req.sampling
+            requests[i] = GenerationRequest(key=req.key, messages=[{"role": "user", "content": self.render(items[i])}],
+                                            sampling=sampling)
+            self._generate_fitting(items, requests, [i], collect)
+
     def describe(self) -> dict:
         """Provenance for results.json: the judge backend's own description plus our settings."""
         info = {"model": self.model, "protocol": self.protocol, "max_tokens": self.max_tokens,
+                "fitted_to_context": getattr(self, "fitted", None),
                 "tail_chars": self.tail_chars,
                 "prompt": "CompassVerifier CV_PROMPT (byte for byte)" if self.prompt == COMPASS_VERIFIER_PROMPT
                 else "justrl reworded A/B/C prompt" if self.prompt == JUDGE_PROMPT else "custom",

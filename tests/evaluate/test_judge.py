@@ -162,3 +162,51 @@ def test_the_lenient_protocol_still_skips_answerless_failures(tmp_path):
     backend = _judge_rows(tmp_path)
     grade_run(tmp_path, judge=Judge(backend), progress=False)
     assert len(backend.requests) == 1  # only the wrong box has a final answer (no box, cut off: none)
+
+
+class ContextLimitedBackend(FixedReplyBackend):
+    """Stands in for the hf/vllm backends' context check (the real check_context, before generating anything):
+    here a prompt's token count is its character count."""
+
+    def __init__(self, replies, limit: int) -> None:
+        super().__init__(replies)
+        self.limit = limit
+        self.calls = 0
+
+    def generate(self, requests, on_result):
+        from justrl.evaluate.backends.context import ContextLimit, check_context
+
+        self.calls += 1
+        check_context(((len(r.messages[0]["content"]), r.sampling.max_tokens) for r in requests),
+                      ContextLimit(self.limit, "test"), model="fake-judge")
+        super().generate(requests, on_result)
+
+
+def test_justrl_judge_fits_long_prompts_into_the_context_as_vllm_would():
+    from justrl.evaluate.judge import COMPASS_VERIFIER_PROMPT
+
+    base = len(COMPASS_VERIFIER_PROMPT)
+    backend = ContextLimitedBackend({"4": "A"}, limit=base + 2048 + 500)
+    items = [JudgeItem("q", "4", "short"), JudgeItem("q", "4", "m" * 1000), JudgeItem("q", "4", "x" * 5000 + "end")]
+    judge = Judge(backend, protocol="justrl")
+    verdicts = judge.judge(items)
+    assert [v.correct for v in verdicts] == [True, True, True]
+    assert judge.fitted == {"reply_tokens_capped": 2, "responses_cut": 1}
+    by_key = {r.key: r for r in backend.requests}
+    assert by_key["judge/0"].sampling.max_tokens == 2048 and by_key["judge/1"].sampling.max_tokens == 16
+    assert by_key["judge/1"].messages[0]["content"].count("m") >= 1000  # reply budget cut, response whole
+    assert by_key["judge/2"].messages[0]["content"].endswith("xend\n<Candidate's Answer End>\nJudging the "
+                                                              "correctness of the candidate's answer:\n")
+    assert items[2].response == "x" * 5000 + "end"  # the caller's items are unchanged
+    assert judge.describe()["fitted_to_context"] == judge.fitted
+
+
+def test_other_backend_errors_are_not_swallowed():
+    from justrl.evaluate.backends import BackendError
+
+    class Broken(FixedReplyBackend):
+        def generate(self, requests, on_result):
+            raise BackendError("server said no")
+
+    with pytest.raises(BackendError, match="server said no"):
+        Judge(Broken({}), protocol="justrl").judge([JudgeItem("q", "4", "r")])
