@@ -31,6 +31,12 @@ def _norm_struct(text: str) -> None:
     parse_structure(normalize(text))
 
 
+def form_violation_q(question: str) -> None:
+    from justrl.verify.lenient.question import form_violation
+
+    form_violation(question, "\\sqrt{75}", "5\\sqrt{3}")
+
+
 def _form(text: str) -> None:
     from justrl.verify.lenient.question import form_violation
 
@@ -71,6 +77,9 @@ FAMILIES = [
     ("x-times-ten", _norm_struct, lambda n: "1 x 10^1 " * n, 200),
     ("answer-parenthesis", _quick, lambda n: "the answer (" * n + "arabic) is 5", 1_000),
     ("equals-chain-in-box", _quick_box, lambda n: "\\sqrt{2} = " * n + "5", 100),
+    ("unicode-open-roots", normalize, lambda n: "√(" * n + "2", 500),
+    ("form-open-fractions", _form, lambda n: "\\frac{" * n + "\\sqrt{2}", 250),
+    ("form-question-blanks", lambda q: form_violation_q(q), lambda n: "Simplify." + " " * n + "x", 2_500),
     ("form-radicals", _form, lambda n: "\\sqrt{75}" * n, 100),
     ("form-fractions", _form, lambda n: "\\frac{2}{\\sqrt{2}}" * n, 100),
 ]

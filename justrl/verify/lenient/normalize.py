@@ -92,6 +92,7 @@ def replace_unicode(s: str) -> str:
         return s
     out: list[str] = []
     i, n = 0, len(s)
+    budget = 4 * n + 2000  # characters the "√(...)" scans may read in all
     while i < n:
         ch = s[i]
         if ch in _SUPERSCRIPTS:
@@ -118,8 +119,9 @@ def replace_unicode(s: str) -> str:
                 out.append(root + "{" + s[j:k] + "}")
                 i = k
                 continue
-            if j < n and s[j] == "(":
+            if j < n and s[j] == "(" and budget > 0:
                 depth = 0
+                budget -= min(n, j + 2000) - j  # all root scans together stay linear in the answer
                 for k in range(j, min(n, j + 2000)):
                     depth += {"(": 1, ")": -1}.get(s[k], 0)
                     if depth == 0:

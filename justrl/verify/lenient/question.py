@@ -41,7 +41,7 @@ _COMMON_FRACTION = re.compile(r"\bcommon\s+fraction", re.IGNORECASE)
 _LOWEST_TERMS = re.compile(r"\blowest\s+terms\b|\bsimplest\s+(?:form|terms)\b|\breduced\s+fraction", re.IGNORECASE)
 _FACTOR_COMPLETELY = re.compile(r"\bfactor(?:ed|ize|ise)?\s+(?:\S+\s+){0,6}?(?:completely|fully)\b|\bcompletely\s+factor",
                                 re.IGNORECASE)
-_FACTOR = re.compile(r"(?:^|[.!?]\s+|\n)\s*factor(?:ize|ise)?\b", re.IGNORECASE)
+_FACTOR = re.compile(r"(?:^|[.!?\n])\s*factor(?:ize|ise)?\b", re.IGNORECASE)
 _COMPUTE = re.compile(
     r"\b(?:compute|evaluate|calculate|find\s+the\s+(?:exact\s+)?value|what\s+is\s+the\s+(?:exact\s+)?value)\b",
     re.IGNORECASE,
@@ -92,54 +92,50 @@ def _unsimplified_radical(text: str) -> bool:
     return False
 
 
-def _radical_in_denominator(text: str) -> bool:
-    if _SLASH_ROOT.search(text):
-        return True
-    start = 0
-    while True:
-        k = text.find("\\frac", start)
-        if k < 0:
-            return False
-        groups = _two_groups(text, k + len("\\frac"))
-        if groups is None:
-            start = k + 5
-            continue
-        _, den, end = groups
-        if "\\sqrt" in den:
-            return True
-        start = k + 5  # numerators may hold nested fractions: keep scanning inside
-        if end <= start:
-            break
-    return False
+def _brace_map(text: str) -> dict[int, int]:
+    """Index of each ``{`` -> index of its matching ``}`` (one pass with a stack; unclosed ones absent)."""
+    closes: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            closes[stack.pop()] = i
+    return closes
 
 
-def _group(text: str, i: int) -> tuple[str, int] | None:
-    """The brace group starting at ``text[i]`` (after blanks) and the index past it."""
+def _group_at(text: str, i: int, closes: dict[int, int]) -> tuple[str, int] | None:
+    """The argument starting at ``text[i]`` (after blanks): a brace group or one character."""
     while i < len(text) and text[i] == " ":
         i += 1
     if i >= len(text):
         return None
     if text[i] != "{":
         return text[i], i + 1
-    depth = 0
-    for j in range(i, min(len(text), i + 4000)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1 : j], j + 1
-    return None
+    close = closes.get(i)
+    if close is None:
+        return None
+    return text[i + 1 : close], close + 1
 
 
-def _two_groups(text: str, i: int) -> tuple[str, str, int] | None:
-    first = _group(text, i)
-    if first is None:
-        return None
-    second = _group(text, first[1])
-    if second is None:
-        return None
-    return first[0], second[0], second[1]
+def _radical_in_denominator(text: str) -> bool:
+    if _SLASH_ROOT.search(text):
+        return True
+    if "\\frac" not in text or "\\sqrt" not in text:
+        return False
+    closes = _brace_map(text)
+    start = 0
+    while True:
+        k = text.find("\\frac", start)
+        if k < 0:
+            return False
+        start = k + 5  # numerators may hold nested fractions: keep scanning inside
+        first = _group_at(text, k + 5, closes)
+        if first is None:
+            continue
+        second = _group_at(text, first[1], closes)
+        if second is not None and "\\sqrt" in second[0]:
+            return True
 
 
 def _fraction_not_reduced(text: str) -> bool:
