@@ -3,8 +3,11 @@
     justrl-eval --model M [--backend auto|vllm|hf|openai] [--benchmarks all] [--n 8 | --n AIME24=64,...]
                 [--temperature T] [--top-p P] [--max-tokens K] [--limit L] [--seed S] [--shard i/n]
                 [--data-dir DIR] [--output-dir OUT]
-    justrl-eval grade OUT [--mode lenient|strict] [--judge-model M --judge-backend B]
-    justrl-eval merge SHARD_DIR... --output-dir OUT
+                [--backend vllm: --enforce-eager --engine-arg KEY=VALUE ...]
+                [--grader lenient|strict|justrl] [--judge-model M --judge-backend B] [--judge-question empty|real]
+    justrl-eval grade OUT [--grader lenient|strict|justrl] [--judge-question empty|real] [--compare]
+                [--output-dir DIR] [--judge-model M --judge-backend B]   (--mode: alias of --grader)
+    justrl-eval merge SHARD_DIR... --output-dir OUT [grading flags as for grade]
     justrl-eval list
 
 User errors print one line and exit 2; an interrupted run keeps every stored sample (exit 130).
@@ -197,8 +200,14 @@ def _cmd_run(argv: list[str]) -> int:
     if not args.no_grade and not (shard and shard.count > 1):
         results = _grade_folder(args, run.out_dir, judge)
     print(f"{run.out_dir}: {run.planned} samples planned, {run.reused} already stored, {run.generated} generated"
-          + ("" if results is None else f"; results in {run.out_dir / 'results.json'}"), file=sys.stderr)
+          + ("" if results is None else f"; results in {_results_path(results, run.out_dir)}"), file=sys.stderr)
     return 0
+
+
+def _results_path(results: dict, out_dir: Path) -> str:
+    """Where grading wrote results.json (another name when --grader is not the default or a foreign
+    file was kept: grade_run reports it in ``results["outputs"]["results"]``)."""
+    return str((results.get("outputs") or {}).get("results") or out_dir / "results.json")
 
 
 def _grade_folder(args, out_dir: Path, judge):
@@ -259,12 +268,8 @@ def _cmd_merge(argv: list[str]) -> int:
           + (f", {sum(report.missing.values())} missing" if any(report.missing.values()) else "") + ")",
           file=sys.stderr)
     if not args.no_grade:
-        from justrl.evaluate.grading import grade_run, print_summary
-
-        results = grade_run(Path(args.output_dir), mode=args.mode, judge=_judge(args), workers=args.workers,
-                            progress=not args.quiet)
-        if not args.quiet:
-            print_summary(results)
+        results = _grade_folder(args, Path(args.output_dir), _judge(args))
+        print(f"results in {_results_path(results, Path(args.output_dir))}", file=sys.stderr)
     return 0
 
 

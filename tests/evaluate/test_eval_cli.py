@@ -218,3 +218,12 @@ def test_a_local_file_that_differs_is_one_warning_line(tiny_model, benchmarks_di
     assert len(warnings) == 1 and warnings[0].startswith("justrl-eval: warning: ")
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["datasets"]["AIME24"]["matches_pinned"] is False
+
+
+def test_run_names_where_its_results_went(tiny_model, benchmarks_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--model", str(tiny_model), "--backend", "hf", "--benchmarks", "AIME24", "--limit", "1", "--n", "1",
+                 "--max-tokens", "2", "--data-dir", str(benchmarks_dir), "--output-dir", str(out), "--quiet",
+                 "--grader", "strict"]) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.endswith(f"results in {out / 'results.strict.json'}") and (out / "results.strict.json").is_file()
