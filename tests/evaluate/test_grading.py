@@ -385,3 +385,19 @@ def test_the_nine_benchmark_average_is_compared_only_when_all_nine_ran(benchmark
     assert avg["published"]["diff"] == pytest.approx(-54.87) and avg["published"]["comparable"] is False
     report = (tmp_path / "report.strict.md").read_text()
     assert "| Avg |" in report and "(9 of 9)" not in report
+
+
+def test_planted_symlinks_are_never_written_through(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    write_jsonl(run / "aime25.jsonl", [store_row(0, 0, "3", boxed("3"), bench="AIME25")])
+    victim, elsewhere = tmp_path / "victim.txt", tmp_path / "elsewhere"
+    victim.write_text("precious\n")
+    elsewhere.mkdir()
+    (run / "results.json").symlink_to(victim)
+    (run / "graded").symlink_to(elsewhere, target_is_directory=True)
+    results = grade_run(run, progress=False)
+    assert victim.read_text() == "precious\n" and list(elsewhere.iterdir()) == []
+    assert results["outputs"]["results"].endswith("results.lenient.json")
+    assert results["outputs"]["graded"].endswith("graded.lenient")
+    assert (run / "results.json").is_symlink() and set(results["kept_foreign_files"]) >= {"results.json", "graded"}
