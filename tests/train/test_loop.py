@@ -232,3 +232,112 @@ def test_toy_preset_raises_the_mean_reward(tmp_path):
     assert json.loads((run / "config.json").read_text())["config"]["model"] == "toy"
     assert (run / "checkpoints" / "latest").read_text() == "30"
     assert (run / "final" / "config.json").exists()
+
+
+# ----------------------------------------------------------------------------- micro-batches and modes
+def _one_update(model_path, **changes):
+    from transformers import AutoModelForCausalLM
+
+    from justrl.train.loop import recompute_old_logp
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    config = _small_toy(prompts_per_step=4, rollouts_per_prompt=4, mini_batch_prompts=2, lr=1e-2, warmup_steps=0,
+                        **changes)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    prompts, responses, adv = _fixed_batch(World())
+    batch = collate(prompts, responses, adv, 0, "cpu")
+    recompute_old_logp(model, batch, config, World())
+    batch.old_logp += 0.3 * torch.sin(batch.input_ids[:, -batch.response_width:].float())
+    metrics = update(model, optimizer, batch, config, World())
+    return metrics, {n: p.detach().clone() for n, p in model.named_parameters()}, batch
+
+
+@pytest.mark.parametrize("budget", [12, 30, 0], ids=["tight-budget", "loose-budget", "row-count"])
+def test_token_budget_micro_batches_give_the_one_batch_update(tiny_model, budget):
+    """Packing (each micro-batch padded to its own longest row) changes memory, never the token-mean update."""
+    from justrl.train.loop import micro_batches
+
+    whole_metrics, whole, _ = _one_update(str(tiny_model), max_tokens_per_micro_batch=1 << 20)
+    metrics, params, batch = _one_update(str(tiny_model), max_tokens_per_micro_batch=budget, micro_batch_responses=3)
+    mini = batch.rows(0, 8)
+    config = _small_toy(max_tokens_per_micro_batch=budget, micro_batch_responses=3)
+    mbs = micro_batches(mini, config, World())
+    assert len(mbs) > 1 and sorted(i for mb in mbs for i in mb.rows) == list(range(8))
+    if budget:
+        assert all(len(mb.rows) * mb.width <= budget or len(mb.rows) == 1 for mb in mbs)
+    for name, value in whole.items():
+        assert torch.allclose(params[name], value, rtol=1e-5, atol=1e-7), name
+    for key in ("actor/pg_loss", "actor/pg_clipfrac", "actor/ppo_kl"):
+        assert metrics[key] == pytest.approx(whole_metrics[key], rel=1e-5, abs=1e-8), key
+
+
+def test_old_log_probs_are_computed_in_eval_mode_without_gradient(tiny_model):
+    from transformers import AutoModelForCausalLM
+
+    from justrl.train.loop import recompute_old_logp
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype=torch.float32)
+    model.train()
+    seen = []
+    model.register_forward_pre_hook(lambda module, args: seen.append((module.training, torch.is_grad_enabled())))
+    prompts, responses, adv = _fixed_batch(World())
+    batch = collate(prompts, responses, adv, 0, "cpu")
+    recompute_old_logp(model, batch, _small_toy(), World())
+    assert seen and set(seen) == {(False, False)}
+    assert model.training  # back to train mode for the update
+    assert batch.old_logp.shape == batch.response_mask.shape and not batch.old_logp.requires_grad
+
+
+def _verl_micro_delta(model_path, world: World, group: int | None):
+    """Parameter change of one SGD step (lr 1, no clipping) with veRL 0.4's weighting on ``world``; with
+    ``group`` set, a single process trains on that one prompt group (what one veRL rank sees)."""
+    from transformers import AutoModelForCausalLM
+
+    from justrl.train.dist import wrap_model
+    from justrl.train.loop import recompute_old_logp
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    prompts_per_step = 2 if group is None else 1
+    config = _small_toy(prompts_per_step=prompts_per_step, mini_batch_prompts=prompts_per_step, rollouts_per_prompt=4,
+                        micro_batch_responses=3, loss_aggregation="verl-0.4-micro", grad_clip=1e9, warmup_steps=0)
+    policy = wrap_model(model, world)
+    optimizer = torch.optim.SGD(policy.parameters(), lr=1.0)
+    prompts, responses, adv = _fixed_batch(World())
+    rows = range(4 * world.rank, 4 * world.rank + 4) if group is None else range(4 * group, 4 * group + 4)
+    batch = collate([prompts[i] for i in rows], [responses[i] for i in rows], [adv[i] for i in rows], 0, "cpu")
+    recompute_old_logp(policy, batch, config, world)
+    batch.old_logp += 0.3 * torch.sin(batch.input_ids[:, -batch.response_width:].float())
+    update(policy, optimizer, batch, config, world)
+    return {n: p.detach() - before[n] for n, p in model.named_parameters()}
+
+
+def _verl_worker(rank, model_path, rendezvous, out):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=2)
+    try:
+        delta = _verl_micro_delta(model_path, World(rank, 2, "cpu"), None)
+        if rank == 0:
+            torch.save(delta, out)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_verl_0_4_weighting_averages_ranks_without_the_world_size_factor(tiny_model, tmp_path):
+    """veRL 0.4: each rank's loss is its micro-batch token-means; FSDP averages the ranks' gradients and nothing
+    rescales them, so two ranks step by the mean of what each rank alone would step (not the sum)."""
+    import torch.multiprocessing as mp
+
+    out = tmp_path / "verl.pt"
+    mp.spawn(_verl_worker, args=(str(tiny_model), str(tmp_path / "rendezvous"), str(out)), nprocs=2, join=True)
+    two = torch.load(out, weights_only=True)
+    alone = [_verl_micro_delta(str(tiny_model), World(), g) for g in (0, 1)]
+    for name, value in two.items():
+        mean = (alone[0][name] + alone[1][name]) / 2
+        assert torch.allclose(value, mean, rtol=1e-4, atol=1e-7), name
+    assert any(v.abs().max() > 1e-6 for v in two.values())
