@@ -423,9 +423,11 @@ def _from_answer_tag(text: str) -> Extraction | None:
     close = text.find("</answer>", open_)
     if close < 0 or close - open_ > MAX_ANSWER_TAG:
         return None
+    if any(text.find(cmd, close) >= 0 for cmd in BOX_COMMANDS):
+        return None  # a box after the tag is the later answer
     content = _SCRIPT_WRAPPER.sub(" ", text[open_ + len("<answer>") : close]).strip()
     if not content:
-        return Extraction(None, "no_answer")
+        return None
     boxed = _from_boxes(content)
     if boxed is not None:
         return boxed

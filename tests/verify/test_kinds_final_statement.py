@@ -75,6 +75,8 @@ ANSWER_TAGS = [
     ("answer-tag-script-wrapper", THINK + '<answer> <script type="math/tex"> \\frac{3}{4} </script> </answer>',
      "\\frac 34", "\\frac{3}{4}", True),
     ("answer-tag-box-inside", THINK + "<answer> so \\boxed{41} </answer>", "41", "41", True),
+    ("box-after-the-tag-is-later", "Format: <answer></answer>.\n\nSo \\boxed{41}.", "41", "41", True),
+    ("empty-tag-then-nothing", THINK + "<answer></answer>", "41", None, False),
     ("answer-tag-placeholder", THINK + "<answer> <insert the answer here> </answer>", "41", None, False),
     ("answer-tag-unclosed", THINK + "<answer>$41$ <end answer>", "41", None, False),
     ("answer-tag-words-no-value", THINK + "<answer> (n + 2)(n + 4) is multiplied as crossed terms</answer>", "2", None,
