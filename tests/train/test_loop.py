@@ -341,3 +341,40 @@ def test_verl_0_4_weighting_averages_ranks_without_the_world_size_factor(tiny_mo
         mean = (alone[0][name] + alone[1][name]) / 2
         assert torch.allclose(value, mean, rtol=1e-4, atol=1e-7), name
     assert any(v.abs().max() > 1e-6 for v in two.values())
+
+
+def test_the_engine_is_synced_before_the_first_rollout_and_every_sample_has_its_seed(tmp_path, monkeypatch):
+    """The loop's contract with any rollout engine (vLLM's included): weights pushed right after it is built
+    (so the first rollout samples the warm-started weights), after every update, and one seed per response
+    from (seed, step, prompt, sample)."""
+    import justrl.train.rollout as rollout
+    from justrl.train.rollout import rollout_seeds
+
+    events = []
+    real = rollout.make_engine
+
+    def recording(config, model, tokenizer, device):
+        engine = real(config, model, tokenizer, device)
+        sync, generate = engine.sync_weights, engine.generate
+
+        def sync_weights(*a, **k):
+            events.append(("sync",))
+            return sync(*a, **k)
+
+        def gen(prompts, n, **kw):
+            events.append(("generate", len(prompts), n, tuple(kw["seeds"])))
+            return generate(prompts, n, **kw)
+
+        engine.sync_weights, engine.generate = sync_weights, gen
+        return engine
+
+    monkeypatch.setattr(rollout, "make_engine", recording)
+    config = _small_toy(total_steps=2, warm_start_steps=2)
+    train(config, tmp_path / "r", progress=False)
+    assert [e[0] for e in events] == ["sync", "generate", "sync", "generate", "sync"]
+    first, second = events[1], events[3]
+    assert first[1:3] == (4, 4) and len(first[3]) == 16 and len(set(first[3] + second[3])) == 32
+    from justrl.train.loop import take_prompts
+
+    order = take_prompts(9, 0, 4, config.seed)
+    assert list(first[3]) == rollout_seeds(config.seed, 1, order, 4)
