@@ -94,7 +94,7 @@ def _elapsed(fn, arg) -> float:
 @pytest.mark.parametrize("fn, build, n", [f[1:] for f in FAMILIES], ids=[f[0] for f in FAMILIES])
 def test_caller_side_code_is_linear(fn, build, n):
     _elapsed(fn, build(n))  # warm caches and imports
-    small = min(_elapsed(fn, build(n)) for _ in range(2))
-    big = min(_elapsed(fn, build(4 * n)) for _ in range(2))
+    small = min(_elapsed(fn, build(n)) for _ in range(3))
+    big = min(_elapsed(fn, build(4 * n)) for _ in range(3))  # the fastest of three: robust to a busy machine
     assert big < 0.5, f"{big:.3f}s at size {4 * n}"
-    assert big < 12 * small + 0.02, f"{small:.4f}s -> {big:.4f}s: grows faster than linear"
+    assert big < 12 * small + 0.05, f"{small:.4f}s -> {big:.4f}s: grows faster than linear"
