@@ -99,7 +99,7 @@ def _all_units(content: str) -> bool:
     seen_unit = False
     after_slash = False
     for w in words:
-        if w in ("/", "^", "{", "}", "-", ".", "\\cdot"):
+        if w in ("/", "^", "{", "}", "-", ".", "~", "\\", ",", ";", "\\cdot"):
             after_slash = w == "/"
             continue
         if w.isdigit():
@@ -133,6 +133,10 @@ def strip_text_unit(s: str) -> str:
     if cmd <= 0 or not _all_units(s[open_ + 1 : end - 1]):
         return s
     before = s[:cmd].rstrip()
+    for _ in range(4):  # spacing written before the unit: 2\\sqrt{3}\\,\\mathrm{m}, 5~\\text{cm}
+        for space in ("\\,", "\\;", "\\:", "\\!", "\\ ", "~"):
+            if before.endswith(space):
+                before = before[: len(before) - len(space)].rstrip()
     if not before or not (before[-1].isalnum() or before[-1] in "_}).") :
         return s
     return before
