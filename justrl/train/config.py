@@ -98,6 +98,9 @@ class RecipeConfig:
     rollout_engine: str = knob("auto", "'vllm', 'hf' or 'auto' (vllm on GPU when installed, else hf)")
     vllm_gpu_memory_utilization: float = knob(0.35, "share of GPU memory the colocated vLLM engine may use "
                                               "(weights + KV cache; the trainer keeps the rest)")
+    vllm_sleep_level: int = knob(1, "vLLM sleep level between rollouts: 1 = weights to CPU RAM, KV cache dropped "
+                                 "(safe with uneven validation chunks); 2 = weights dropped too (TRL's; re-pushed "
+                                 "inside generate, a collective under FSDP2)")
     dtype: str = knob("auto", "compute dtype: 'auto' (bfloat16 on GPU, float32 on CPU), 'bfloat16', 'float32'")
     gradient_checkpointing: bool = knob(True, "recompute activations in backward (GPU only)")
     seed: int = knob(1, "seed of the data order, the sampling seeds and the torch generators")

@@ -561,6 +561,8 @@ def train(config: RecipeConfig, run_dir: str | Path, *, resume: bool = False, wo
                 bar.advance(row)
                 if (config.save_every and step % config.save_every == 0) or step == config.total_steps:
                     ckpt.save(run_dir, policy, optimizer, scheduler, state, world=world)
+        if hasattr(engine, "close"):
+            engine.close()  # frees the colocated engine's GPU memory before the final gather
         if state["step"] >= config.total_steps:
             _save_final(policy, tokenizer, run_dir, world)
         if log is not None:

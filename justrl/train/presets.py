@@ -180,6 +180,8 @@ def validate(config: RecipeConfig) -> None:
         raise TrainError("dtype must be auto, bfloat16 or float32")
     if not 0.0 < config.vllm_gpu_memory_utilization < 1.0:
         raise TrainError("vllm_gpu_memory_utilization must be a fraction between 0 and 1 (e.g. 0.35)")
+    if config.vllm_sleep_level not in (1, 2):
+        raise TrainError("vllm_sleep_level must be 1 (weights kept in CPU RAM) or 2 (weights dropped)")
     if config.engine == "native":
         # never accept a knob and ignore it: the native trainer has no reference model and no entropy bonus
         for name in ("kl_coef", "entropy_coef"):

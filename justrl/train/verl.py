@@ -64,6 +64,7 @@ NOT_OVERRIDES: dict[str, str] = {
     "prompt_format": "export: decides the prompt text written to the exported train parquet",
     "val_max_tokens": "veRL 0.9.1's rollout.val_kwargs has no max_new_tokens (JustRL's fork added it); veRL "
                       "validates up to data.max_response_length",
+    "vllm_sleep_level": "native-only: how the colocated engine sleeps between rollouts; veRL manages its own",
     "vllm_gpu_memory_utilization": "native-only: the colocated engine beside a resident trainer; veRL's hybrid "
                                    f"engine offloads the trainer and uses {GPU_MEMORY_UTILIZATION}",
     "adv_eps": "veRL built-in: GRPO advantage epsilon is fixed at 1e-6 (other values refused)",

@@ -128,8 +128,9 @@ def test_every_field_has_a_one_line_help():
     ({"max_tokens_per_micro_batch": -1}, "max_tokens_per_micro_batch"),
     ({"val_max_tokens": 0}, "val_max_tokens"),
     ({"dtype": "fp8"}, "dtype"),
+    ({"vllm_sleep_level": 3}, "vllm_sleep_level"),
 ], ids=["kl-refused", "entropy-bonus-refused", "prompt-format", "memory-fraction", "token-budget", "val-tokens",
-        "dtype"])
+        "dtype", "sleep-level"])
 def test_knobs_the_native_trainer_cannot_honour_are_refused(changes, message):
     with pytest.raises(TrainError, match=message):
         resolve_config(overrides=changes)
