@@ -601,29 +601,31 @@ def _logp_diff(engine_logprobs: list[list[float]], batch: Batch, world: World) -
 
 
 class _Progress:
-    """A rich progress bar over rollout steps showing the latest mean score and entropy."""
+    """Progress over rollout steps with the latest mean score and entropy: a bar on a terminal, a plain line
+    every 30 s otherwise (nohup, Slurm, ``| tee``); s/step excludes start-up (``justrl.evaluate.progress``)."""
 
     def __init__(self, *, enabled: bool, start: int, total: int):
         self.enabled, self.start, self.total = enabled, start, total
-        self.progress = None
+        self.display = None
+        self.update = None
 
     def __enter__(self):
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from justrl.evaluate.progress import StepProgress
 
-            self.progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
-            self.progress.__enter__()
-            self.task = self.progress.add_task("train", total=self.total, completed=self.start, info="")
+            self.display = StepProgress(True, unit="step", prefix="justrl-train")
+            self.display.__enter__()
+            self.update = self.display.start("train", self.total, done=self.start)
         return self
 
     def advance(self, row: dict) -> None:
-        if self.progress is not None:
+        if self.update is not None:
             info = (f"score {row['critic/score/mean']:+.3f}  entropy {row['actor/entropy']:.3f}  "
-                    f"len {row['response_length/mean']:.0f}  {row['timing_s/step']:.1f}s/step")
-            self.progress.update(self.task, advance=1, info=info)
+                    f"len {row['response_length/mean']:.0f}")
+            self.update(row["step"], info=info)
 
     def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
+        if self.display is not None:
+            self.display.stop()
+            self.display.__exit__(*exc)
         return False
