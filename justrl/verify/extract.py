@@ -408,6 +408,7 @@ def _from_final_line(text: str) -> Extraction | None:
     return Extraction(value, "statement")
 
 
+_JSON_ANSWER = re.compile(r'\{\s*"answer"\s*:\s*(?:"(?P<q>[^"{}]{1,200})"|(?P<n>[^"{},\s][^"{},]{0,199}?))\s*\}')
 _SCRIPT_WRAPPER = re.compile(r"<script[^<>]{0,80}>|</script>")
 _END_THINK_MARKERS = ("<end think>", "</thinking>", "<|end_of_thought|>", "</reasoning>")
 MAX_ANSWER_TAG = 4_000  # characters inside <answer>...</answer> read at most
@@ -464,6 +465,12 @@ def extract_final_answer(response: str) -> Extraction:
     found = _from_answer_tag(text) if "<answer>" in text else None
     if found is not None:
         return found
+    if '"answer"' in text[-600:]:
+        json_answer = _JSON_ANSWER.search(text, max(0, len(text) - 600))
+        if json_answer is not None and not any(text.find(c, json_answer.end()) >= 0 for c in BOX_COMMANDS):
+            value = _clean_statement(json_answer.group("q") or json_answer.group("n"))
+            if value:
+                return Extraction(value, "statement")  # {"answer": 16} near the end
     found = _from_boxes(text)
     if found is not None:
         return found

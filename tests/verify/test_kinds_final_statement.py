@@ -77,6 +77,8 @@ ANSWER_TAGS = [
     ("answer-tag-box-inside", THINK + "<answer> so \\boxed{41} </answer>", "41", "41", True),
     ("box-after-the-tag-is-later", "Format: <answer></answer>.\n\nSo \\boxed{41}.", "41", "41", True),
     ("empty-tag-then-nothing", THINK + "<answer></answer>", "41", None, False),
+    ("json-answer-at-the-end", THINK + '<endthink> {"answer": 41}\n\n</answer>', "41", "41", True),
+    ("json-answer-quoted", THINK + '{"answer": "41"}', "41", "41", True),
     ("answer-tag-placeholder", THINK + "<answer> <insert the answer here> </answer>", "41", None, False),
     ("answer-tag-unclosed", THINK + "<answer>$41$ <end answer>", "41", None, False),
     ("answer-tag-words-no-value", THINK + "<answer> (n + 2)(n + 4) is multiplied as crossed terms</answer>", "2", None,
