@@ -470,17 +470,18 @@ def train(config: RecipeConfig, run_dir: str | Path, *, resume: bool = False, wo
         prompts = load_prompts(config, tokenizer, world)
         if world.main:
             _save_config(run_dir, config, resume, tokenizer.decode(prompts[0].ids))
-        policy = _wrap(model, world, fsdp)
-        optimizer, scheduler = make_optimizer(policy, config)
-        state = ckpt.load_latest(run_dir, policy, optimizer, scheduler, world=world) if resume else None
-        if state is None:  # a fresh run, or a resumed one killed before its first checkpoint: start over
+        restore = resume and ckpt.has_checkpoint(run_dir)
+        if not restore:  # a fresh run, or a resumed one killed before its first checkpoint: start over
             if resume and world.main:
                 print("justrl-train: no checkpoint yet; starting the run over from step 0", file=sys.stderr)
-            if config.warm_start_steps:
+            if config.warm_start_steps:  # on the plain model, before DDP/FSDP2 wrap it (same seed on every rank)
                 from justrl.train.toy import warm_start
 
-                warm_start(unwrap(policy), tokenizer, prompts, steps=config.warm_start_steps,
-                           lr=config.warm_start_lr, seed=config.seed)
+                warm_start(model, tokenizer, prompts, steps=config.warm_start_steps, lr=config.warm_start_lr,
+                           seed=config.seed)
+        policy = _wrap(model, world, fsdp)
+        optimizer, scheduler = make_optimizer(policy, config)
+        state = ckpt.load_latest(run_dir, policy, optimizer, scheduler, world=world) if restore else None
         log = MetricsLog(run_dir, keep_through=None if not resume else (state or {"step": -1})["step"],
                          tensorboard=tensorboard) if world.main else None
         state = state or {"step": 0, "cursor": 0}
