@@ -33,6 +33,7 @@ MAX_QUESTION_CHARS = 20_000  # a longer question is read only in its last part
 MAX_RADICAND = 10**12  # larger integers under a root are not tested for square factors
 MAX_FACTOR_DEGREE = 12
 MAX_FACTOR_SYMBOLS = 3
+MAX_FACTOR_CHARS = 300  # longer answers are not parsed for the factoring check (bounds the parser's time)
 
 _SIMPLIFY = re.compile(r"\bsimplif(?:y|ied|ies)\b|\bsimplest\s+(?:radical\s+)?form\b", re.IGNORECASE)
 _RADICAL_FORM = re.compile(r"\bsimplest\s+radical\s+form\b", re.IGNORECASE)
@@ -249,7 +250,7 @@ def _violations(question: str, text: str, gold_text: str, symbolic: bool) -> lis
             from justrl.verify.lenient.compare import Undecided
 
             raise Undecided
-        if _not_fully_factored(text, completely):
+        if len(text) <= MAX_FACTOR_CHARS and _not_fully_factored(text, completely):
             found.append("not_factored")
     return found
 
