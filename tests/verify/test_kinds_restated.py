@@ -47,6 +47,7 @@ SENTENCES_AND_UNITS = [
     ("sentence-number-word-wrong", "3", "There are four roots.", False),
     ("sentence-one-gold-shaped-value", "\\frac38", "\\text{The probability is 3 out of 8, that is } \\frac{3}{8}", True),
     ("sentence-gold-shaped-value-wrong", "\\frac38", "\\text{The probability is 3 out of 8, that is } \\frac{3}{7}", False),
+    ("sentence-gold-shaped-value-not-final", "\\frac38", "\\text{With probability } \\frac{3}{8} \\text{ we get 5 of 8}", False),
     ("sentence-two-integers-for-integer-gold", "3", "\\text{She keeps 5 apples, 3 pears}", False),
     ("plain-word-unit", "320", "320 liters", True),
     ("plain-word-unit-wrong-value", "320", "230 liters", False),

@@ -215,14 +215,16 @@ def gold_shaped_value(text: str, gold: str) -> str | None:
     """When a sentence names several values, the one value with the gold's shape, if exactly one has it.
 
     "The probability is 3 out of 8, that is $\\frac{3}{8}$" names 3, 8 and 3/8; for a fraction gold the
-    fraction is the answer. Integers against an integer gold are never chosen this way when two or
-    more occur ("5 apples and 3 pears" stays unanswered), and neither is any shape that repeats.
+    fraction is the answer. It must be the sentence's final value and the only one of its shape:
+    "5 apples and 3 pears" stays unanswered for an integer gold, and so does "3/8 of them, that is 5".
     """
     if not text or len(text) > MAX_SENTENCE:
         return None
     shape = value_shape(gold)
-    candidates = {v.replace(" ", "") for v in _values(_TEXT_WRAPPER.sub(lambda m: m.group(1), text)) if v != "$"}
-    if len(candidates) < 2:
+    values = [v.replace(" ", "") for v in _values(_TEXT_WRAPPER.sub(lambda m: m.group(1), text)) if v != "$"]
+    if len(set(values)) < 2:
         return None
-    matching = [v for v in candidates if value_shape(v) == shape]
-    return matching[0] if len(matching) == 1 else None
+    matching = {v for v in values if value_shape(v) == shape}
+    if len(matching) != 1 or value_shape(values[-1]) != shape:
+        return None  # the gold-shaped value must be unique and the sentence's final value
+    return values[-1]
