@@ -328,23 +328,47 @@ def _one_line_data_warnings():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
+    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted, 143 terminated)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "run"
     if argv and argv[0] in SUBCOMMANDS:
         argv = argv[1:]
     handler = {"run": _cmd_run, "grade": _cmd_grade, "merge": _cmd_merge, "list": _cmd_list}[command]
     errors = _user_errors()
+    previous = _terminate_as_interrupt()
     try:
         with _one_line_data_warnings():
             return handler(argv)
     except errors as exc:
         print(f"justrl-eval: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("justrl-eval: interrupted; every finished sample is stored, rerun the same command to resume",
               file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's cancel, ``kill``), handled like Ctrl-C: run.json is closed as "interrupted"."""
+
+
+def _terminate_as_interrupt():
+    """Make SIGTERM unwind like Ctrl-C (so run.json is not left "running"); returns the old handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def raise_terminated(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, raise_terminated)
 
 
 if __name__ == "__main__":
