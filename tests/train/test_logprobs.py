@@ -258,3 +258,100 @@ def test_peak_memory_stays_far_below_the_full_logits():
     ours, naive = _peak_growth(procs)
     assert naive > logits_bytes, (ours, naive)
     assert ours < 0.25 * logits_bytes, (ours, naive)
+
+
+# ----------------------------------------------------------------------------- data parallel (2 gloo ranks)
+DATA_PARALLEL_PROBE = r'''
+import os, sys
+import torch
+import torch.distributed as dist
+from transformers import Qwen2Config, Qwen2ForCausalLM
+from justrl.train.grpo import backward_scale, policy_loss, sequence_logprobs
+
+PORT = sys.argv[1]
+
+
+def model():
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=False)
+    return Qwen2ForCausalLM(config).double()
+
+
+def data():
+    gen = torch.Generator().manual_seed(5)
+    ids = torch.randint(0, 97, (4, 12), generator=gen)
+    attn = torch.ones_like(ids)
+    attn[1, :3] = 0
+    attn[2, -2:] = 0
+    attn[3, -5:] = 0
+    adv = torch.randn(4, generator=gen, dtype=torch.float64)
+    old = torch.randn(4, 6, generator=gen, dtype=torch.float64) * 0.1
+    return ids, attn, adv, old
+
+
+def run(rank, world):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=PORT)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    for wrap in ("ddp", "fsdp2"):
+        check(rank, world, wrap)
+        dist.barrier()
+    dist.destroy_process_group()
+
+
+def check(rank, world, wrap):
+    local = model()
+    if wrap == "ddp":
+        policy = torch.nn.parallel.DistributedDataParallel(local)
+    else:
+        from torch.distributed.fsdp import fully_shard
+        for layer in local.model.layers:
+            fully_shard(layer)
+        policy = fully_shard(local)
+    ids, attn, adv, old = data()
+    mask = attn[:, -6:].double()
+    rows = slice(2 * rank, 2 * rank + 2)
+    logp, _ = sequence_logprobs(policy, ids[rows], attn[rows], 6, chunk_tokens=3)
+    loss, _ = policy_loss(logp, old[rows], adv[rows], mask[rows], normalizer=float(mask.sum()))
+    (loss * backward_scale("token-mean", world)).backward()
+    grads = [p.grad.full_tensor() if hasattr(p.grad, "full_tensor") else p.grad for p in local.parameters()]
+    if rank == 0:
+        ref = model()
+        logp, _ = sequence_logprobs(ref, ids, attn, 6)
+        policy_loss(logp, old, adv, mask)[0].backward()
+        print(wrap, max(float((g - q.grad).abs().max()) for g, q in zip(grads, ref.parameters(), strict=True)))
+
+
+if __name__ == "__main__":
+    torch.multiprocessing.spawn(run, args=(2,), nprocs=2)
+'''
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_wrapped_policy_on_two_ranks_gets_the_one_process_gradient(tmp_path):
+    """DDP and FSDP2: the model is called through the wrapper's forward (its hooks run), the LM head outside it
+    per chunk; the ranks' averaged gradients, scaled by backward_scale, equal the one-process token-mean gradient."""
+    import torch.distributed as dist
+
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("needs torch.distributed with gloo")
+    from torch.distributed import fsdp
+
+    if not hasattr(fsdp, "fully_shard"):
+        pytest.skip("this torch has no FSDP2 fully_shard")
+    script = tmp_path / "probe.py"
+    script.write_text(DATA_PARALLEL_PROBE)
+    proc = subprocess.run([sys.executable, str(script), str(_free_port())], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    diffs = dict(line.split() for line in proc.stdout.strip().splitlines()[-2:])
+    assert diffs.keys() == {"ddp", "fsdp2"}
+    assert all(float(d) < 1e-12 for d in diffs.values()), diffs
