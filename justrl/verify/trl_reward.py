@@ -15,7 +15,9 @@ the first column present, in this order:
 
 Completions may be plain strings or conversational (a list of messages): the content of the last
 assistant message is verified (text parts joined when the content is a list of parts). Rewards are
-+1.0 / -1.0; a row whose gold is None gets None (TRL then ignores this function for that row).
++1.0 / -1.0; a row whose gold is None gets None (TRL then ignores this function for that row). A
+numeric gold (an int or float column) is compared as its canonical string (``7.0`` as ``7``), as in
+the API.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 
 from justrl.verify.api import verify_many
 from justrl.verify.strict import last_boxed_content
+from justrl.verify.verl_reward import gold_string
 
 GOLD_COLUMNS = ("ground_truth", "answer", "solution", "reward_model")
 
@@ -75,8 +78,8 @@ def _gold_from(column: str, value) -> str | None:
         return None
     if column == "reward_model":
         value = value.get("ground_truth") if isinstance(value, dict) else None
-        return None if value is None else str(value)
-    text = value if isinstance(value, str) else str(value)
+        return None if value is None else gold_string(value)
+    text = gold_string(value)
     if column == "solution":
         boxed, _ = last_boxed_content(text)
         return text if boxed is None else boxed

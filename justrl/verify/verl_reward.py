@@ -10,17 +10,28 @@ keys under ``reward.`` (older releases, e.g. 0.4-0.5, take them at the top level
 Both return what DAPO's ``math_dapo.compute_score`` returns: ``{"score": +1.0 | -1.0, "acc": bool,
 "pred": extracted answer or None}``. ``data_source`` and ``extra_info`` are accepted and ignored;
 extra keyword arguments (veRL's ``custom_reward_function.reward_kwargs``) are accepted and ignored.
-A non-string ``ground_truth`` (e.g. an int read from a parquet file) is compared as ``str(ground_truth)``.
+A non-string ``ground_truth`` (e.g. an int or float read from a parquet file) is compared as its
+canonical string (``justrl.verify.api.canonical_gold``: ``7`` and ``7.0`` as ``7``, ``0.5`` as ``0.5``, a
+Fraction as ``\\frac{p}{q}``), the same string the API and ``justrl-verify`` use; anything else
+(e.g. a bool) as ``str(ground_truth)``.
 """
 
 from __future__ import annotations
 
-from justrl.verify.api import verify
+from justrl.verify.api import canonical_gold, verify
+
+
+def gold_string(value) -> str:
+    """The gold as the API compares it: canonical for numbers, ``str(value)`` for anything else."""
+    try:
+        return canonical_gold(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _score(mode: str, solution_str, ground_truth) -> dict:
     response = solution_str if isinstance(solution_str, str) else str(solution_str)
-    gold = ground_truth if isinstance(ground_truth, str) else str(ground_truth)
+    gold = gold_string(ground_truth)
     verdict = verify(response, gold, mode)
     return {"score": verdict.score, "acc": verdict.correct, "pred": verdict.extracted}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 
@@ -65,6 +66,15 @@ def test_verl_reward_accepts_reward_kwargs_and_non_string_gold():
     assert fn(data_source="x", solution_str="\\boxed{7}", ground_truth="7")["score"] == 1.0
 
 
+@pytest.mark.parametrize("name", ["compute_score", "compute_score_lenient"])
+@pytest.mark.parametrize("gold", [7, 7.0, Fraction(7)], ids=["int", "float", "fraction"])
+def test_verl_numeric_golds_are_compared_as_the_api_compares_them(name, gold):
+    fn = load_like_verl(name)
+    assert fn(data_source="x", solution_str="\\boxed{7}", ground_truth=gold)["acc"] is True
+    assert fn(data_source="x", solution_str="\\boxed{7.0}", ground_truth=gold)["acc"] is (name != "compute_score")
+    assert fn(data_source="x", solution_str="\\boxed{True}", ground_truth=True)["acc"] is True, "bool: str(value)"
+
+
 # -- TRL ---------------------------------------------------------------------------------------------
 
 
@@ -108,6 +118,10 @@ def test_trl_lenient_reward_accepts_equivalent_forms():
 ], ids=["solution-last-box", "verl-reward-model", "missing-gold-row-is-none", "ground-truth-wins"])
 def test_trl_gold_sources(columns, expected):
     assert call_like_trl(strict_reward, ["Q"] * 4, PLAIN, **columns) == expected
+
+
+def test_trl_numeric_gold_columns_are_canonical():
+    assert call_like_trl(strict_reward, ["Q"] * 2, ["\\boxed{12}", "\\boxed{0.5}"], answer=[12.0, 0.5]) == [1.0, 1.0]
 
 
 def test_trl_reads_the_last_assistant_message_of_a_tool_conversation():
