@@ -346,3 +346,37 @@ def test_a_forked_process_starts_its_own_workers():
 
     done = subprocess.run([sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+# -- question= with the real form check (justrl.verify.lenient.question) -----------------------------
+
+FORM_CASES = [
+    ("unsimplified-radical", "so \\boxed{\\sqrt{75}}", "5\\sqrt{3}", "Simplify $\\sqrt{75}$.", "form"),
+    ("simplified-radical", "so \\boxed{5\\sqrt{3}}", "5\\sqrt{3}", "Simplify $\\sqrt{75}$.", "match"),
+    ("not-factored-completely-needs-sympy", "so \\boxed{(4-2y)(4+2y)}", "4(2-y)(2+y)",
+     "Factor completely: $16-4y^2$.", "form"),
+    ("factored-completely", "so \\boxed{4(2-y)(2+y)}", "4(2-y)(2+y)", "Factor completely: $16-4y^2$.", "match"),
+]
+
+
+@pytest.mark.parametrize("response,gold,question,reason", [c[1:] for c in FORM_CASES], ids=[c[0] for c in FORM_CASES])
+def test_the_real_form_check_runs_through_verify(response, gold, question, reason):
+    pytest.importorskip("justrl.verify.lenient.question")
+    assert verify(response, gold, question=question).reason == reason
+    assert [v.reason for v in verify_many([(response, gold, question)])] == [reason]
+    assert verify(response, gold).reason == "match", "without the question: as before"
+
+
+def test_a_form_check_that_needs_sympy_leaves_the_caller_sympy_free():
+    import subprocess
+    import sys
+
+    pytest.importorskip("justrl.verify.lenient.question")
+    code = ("import sys\n"
+            "from justrl.verify.lenient import quick_verdict\n"
+            "q = 'Factor completely: $16-4y^2$.'\n"
+            "assert quick_verdict('\\\\boxed{(4-2y)(4+2y)}', '4(2-y)(2+y)', q) is None\n"
+            "assert quick_verdict('\\\\boxed{\\\\sqrt{75}}', '5\\\\sqrt{3}', 'Simplify it.').reason == 'form'\n"
+            "assert 'sympy' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]

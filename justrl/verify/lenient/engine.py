@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import time
+import weakref
 from collections.abc import Callable
 
 from justrl.verify.extract import extract_final_answer
@@ -105,7 +106,7 @@ def _decide(answer: str, gold_text: str, symbolic: bool) -> Verdict:
     return Verdict(False, answer, "unparseable" if comparer.unparsed else "mismatch", MODE)
 
 
-def _form_checker() -> Callable[[str, str, str], str | None] | None:
+def _form_checker() -> Callable[..., str | None] | None:
     """``justrl.verify.lenient.question.form_violation`` when that module is installed, else None."""
     try:
         from justrl.verify.lenient.question import form_violation
@@ -114,18 +115,49 @@ def _form_checker() -> Callable[[str, str, str], str | None] | None:
     return form_violation
 
 
-def _with_question(verdict: Verdict, question: str | None, gold: str) -> Verdict:
+_ACCEPTS_SYMBOLIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _accepts_symbolic(check: Callable) -> bool:
+    """Whether the form check takes ``symbolic=`` (remembered per function object)."""
+    try:
+        return _ACCEPTS_SYMBOLIC[check]
+    except (KeyError, TypeError):
+        pass
+    import inspect
+
+    try:
+        accepts = "symbolic" in inspect.signature(check).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    try:
+        _ACCEPTS_SYMBOLIC[check] = accepts
+    except TypeError:  # not weak-referenceable
+        pass
+    return accepts
+
+
+def _with_question(verdict: Verdict, question: str | None, gold: str, symbolic: bool) -> Verdict:
     """A match that breaks an explicit form demand of the question becomes reason "form".
 
     Only a match is re-examined and only when a question is given, so without one every verdict is
-    unchanged. An error inside the form check leaves the verdict as it was."""
+    unchanged. ``symbolic=False`` (the quick path) asks the check not to use sympy; a check that
+    would need it raises Undecided and the pair goes to a worker. Any other error inside the form
+    check leaves the verdict as it was."""
     if question is None or not verdict.correct or verdict.extracted is None:
         return verdict
     check = _form_checker()
     if check is None:
         return verdict
     try:
-        code = check(question, verdict.extracted, _gold_text(gold))
+        if _accepts_symbolic(check):
+            code = check(question, verdict.extracted, _gold_text(gold), symbolic=symbolic)
+        else:
+            code = check(question, verdict.extracted, _gold_text(gold))
+    except Undecided:
+        if symbolic:
+            return verdict
+        raise
     except Exception:
         return verdict
     if code:
@@ -143,7 +175,7 @@ def quick_verdict(response: str, gold: str, question: str | None = None) -> Verd
             front = _front(response, gold)
             if not isinstance(front, Verdict):
                 front = _decide(*front, symbolic=False)
-            return _with_question(front, question, gold)
+            return _with_question(front, question, gold, symbolic=False)
     except Undecided:
         return None
     except Exception:
@@ -160,8 +192,8 @@ def lenient_verify(response: str, gold: str, question: str | None = None) -> Ver
     try:
         front = _front(response, gold)
         if isinstance(front, Verdict):
-            return _with_question(front, question, gold)
+            return _with_question(front, question, gold, symbolic=True)
         extracted = front[0]
-        return _with_question(_decide(*front, symbolic=True), question, gold)
+        return _with_question(_decide(*front, symbolic=True), question, gold, symbolic=True)
     except Exception:
         return Verdict(False, extracted, "error", MODE)
