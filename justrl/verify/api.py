@@ -79,6 +79,16 @@ def canonical_gold(gold: object) -> str:
         return gold
     if isinstance(gold, bool) or type(gold).__name__ == "bool_":
         raise TypeError("gold must be a str or a number, got bool")
+    try:
+        return _number_text(gold)
+    except ValueError as exc:
+        if "digits" in str(exc) and "limit" in str(exc):  # Python's int -> str conversion limit
+            raise ValueError("gold is a number too large to write out (over 4,300 digits); pass it as a str") \
+                from None
+        raise
+
+
+def _number_text(gold: object) -> str:
     if isinstance(gold, numbers.Integral):
         return str(int(gold))
     if isinstance(gold, numbers.Rational):

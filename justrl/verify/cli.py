@@ -168,6 +168,8 @@ def _parse_record(raw: bytes, number: int, default_mode: str, default_gold: str 
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _BadRecord(f"not valid JSON ({exc.msg})", {}) from None
+    except ValueError as exc:  # e.g. an integer literal past Python's 4,300-digit conversion limit
+        raise _BadRecord(f"not valid JSON ({str(exc).split(';')[0]})", {}) from None
     except RecursionError:
         raise _BadRecord("not valid JSON (nested too deeply)", {}) from None
     if not isinstance(record, dict):

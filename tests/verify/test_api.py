@@ -50,6 +50,7 @@ def test_default_mode_is_lenient():
     (lambda: verify("x", True), TypeError, "gold must be a str or a number, got bool"),
     (lambda: verify("x", None), TypeError, "gold must be a str or a number"),
     (lambda: verify("x", float("nan")), ValueError, "finite"),
+    (lambda: verify("x", 10**5000), ValueError, "too large to write out"),
     (lambda: verify("x", "1", question=7), TypeError, "question must be a str"),
     (lambda: verify(b"\\boxed{1}", "1", "strict"), TypeError, "response must be a str"),
     (lambda: verify("x", "1", timeout=0), ValueError, "timeout"),
@@ -60,7 +61,7 @@ def test_default_mode_is_lenient():
     (lambda: verify_many([("x", "1"), ("y",)]), TypeError, "pair 1 must be"),
     (lambda: verify_many([("x", "1", 3)]), TypeError, "question of pair 0"),
     (lambda: verify_many([("x", "1")], workers=0), ValueError, "workers"),
-], ids=["unknown-mode", "none-response", "bool-gold", "none-gold", "nan-gold", "int-question",
+], ids=["unknown-mode", "none-response", "bool-gold", "none-gold", "nan-gold", "huge-int-gold", "int-question",
         "bytes-response", "zero-timeout", "infinite-timeout", "nan-timeout", "verify-many-unknown-mode",
         "verify-many-names-bad-index", "verify-many-one-tuple", "verify-many-bad-question",
         "zero-workers"])

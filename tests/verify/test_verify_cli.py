@@ -135,9 +135,11 @@ BAD_LINES = [
     (b'{"response": "\xff\xfe \\boxed{5}", "gold": "5"}', "line 6: not valid UTF-8 (byte 0xff"),
     (b'{"response": "\\ud800 \\boxed{5}", "gold": "5"}', "line 6: holds a lone surrogate"),
     (b'\xef\xbb\xbf{"response": "\\boxed{5}", "gold": "5"}', "line 6: not valid JSON"),
+    (b'{"response": "x", "gold": ' + b"9" * 5000 + b"}", "line 6: not valid JSON (Exceeds the limit"),
 ]
 BAD_IDS = ["invalid-json", "not-an-object", "missing-gold", "non-string-response", "bad-mode", "bool-gold",
-           "nan-gold", "infinite-gold", "non-string-question", "invalid-utf8", "lone-surrogate", "bom-mid-file"]
+           "nan-gold", "infinite-gold", "non-string-question", "invalid-utf8", "lone-surrogate", "bom-mid-file",
+           "integer-past-the-conversion-limit"]
 
 
 def write_lines(path, lines: list[bytes]) -> str:
