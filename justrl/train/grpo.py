@@ -172,6 +172,7 @@ def sequence_logprobs(model, input_ids: Tensor, attention_mask: Tensor, response
     same way but not memory-bounded (a warning says so).
     """
     import torch
+    from torch.utils.checkpoint import checkpoint
 
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
@@ -209,8 +210,8 @@ def sequence_logprobs(model, input_ids: Tensor, attention_mask: Tensor, response
         tgt = flat_targets[start:start + per_chunk]
         if track:
             holder: list = [] if entropy else None
-            logp = torch.utils.checkpoint.checkpoint(_chunk_logp, project, chunk, tgt, temperature, holder,
-                                                     use_reentrant=False, preserve_rng_state=False)
+            logp = checkpoint(_chunk_logp, project, chunk, tgt, temperature, holder, use_reentrant=False,
+                              preserve_rng_state=False)
             if entropy:
                 ent_pieces.append(holder[0])
         else:
