@@ -2,9 +2,10 @@
 
 Public API (relied on by evaluation, training and outside tools)::
 
-    verify(response, gold, mode="lenient", *, timeout=...) -> Verdict
-    verify_many(pairs, mode=..., workers=..., timeout=...) -> list[Verdict]
+    verify(response, gold, mode="lenient", *, timeout=..., question=None) -> Verdict
+    verify_many(pairs, mode=..., workers=..., timeout=..., *, question=None) -> list[Verdict]
     iter_verify(pairs, ...) -> Iterator[Verdict]     # same, streamed in input order
+    # gold: a str or a number; mode: any case; pairs: (response, gold) or (response, gold, question)
     shutdown_pool()                                  # stop the worker processes now (else at exit)
 """
 
