@@ -335,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     handler = {"run": _cmd_run, "grade": _cmd_grade, "merge": _cmd_merge, "list": _cmd_list}[command]
     errors = _user_errors()
-    previous = _terminate_as_interrupt()
+    from justrl.evaluate.interrupts import Terminated, install
+
+    restore_signals = install()
     try:
         with _one_line_data_warnings():
             return handler(argv)
@@ -347,28 +349,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     finally:
-        if previous is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a scheduler's cancel, ``kill``), handled like Ctrl-C: run.json is closed as "interrupted"."""
-
-
-def _terminate_as_interrupt():
-    """Make SIGTERM unwind like Ctrl-C (so run.json is not left "running"); returns the old handler."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def raise_terminated(signum, frame):
-        raise Terminated()
-
-    return signal.signal(signal.SIGTERM, raise_terminated)
+        restore_signals()
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from justrl.evaluate.files import (
     ensure_dir,
     remove_stale_temporaries,
 )
+from justrl.evaluate.interrupts import deferred
 from justrl.evaluate.protocol import Protocol
 from justrl.evaluate.seeds import sample_seed
 from justrl.evaluate.store import (
@@ -407,7 +408,6 @@ def _run_locked(backend: Backend, specs: list[BenchmarkSpec], out_dir: Path, pro
            "samples_without_token_counts": int(prev_gen.get("samples_without_token_counts") or 0),
            "wall_seconds": float(prev_gen.get("wall_seconds") or 0.0)}
     provenance.update(status="running", started_at=(previous or {}).get("started_at") or _now(), generation=gen)
-    _write_run_json(out_dir, provenance)
     timings = {"plan": time.perf_counter() - started, "store": 0.0, "generate": 0.0, "grade": 0.0}
 
     by_key = {s.key: s for s in todo}
@@ -445,6 +445,7 @@ def _run_locked(backend: Backend, specs: list[BenchmarkSpec], out_dir: Path, pro
     t_gen = time.perf_counter()
     status = "failed"
     try:
+        _write_run_json(out_dir, provenance)  # "running": from here on, every exit rewrites it
         with LiveProgress(enabled=progress and bool(todo)) as live:
             for spec in specs:
                 total = sum(1 for s in plan if s.spec.name == spec.name)
@@ -465,27 +466,28 @@ def _run_locked(backend: Backend, specs: list[BenchmarkSpec], out_dir: Path, pro
         if not failure:
             raise
     finally:
-        try:
-            store.close()
-        except OSError as exc:
-            failure.append(exc)
-            status = "failed"
-        if failure:
-            status = "failed"
-        timings["generate"] = time.perf_counter() - t_gen
-        gen_seconds = timings["generate"] if todo else 0.0
-        gen.update(samples=gen["samples"] + session["samples"], completion_tokens=gen["completion_tokens"] + session["tokens"],
-                   samples_without_token_counts=gen["samples_without_token_counts"] + session["uncounted"],
-                   wall_seconds=gen["wall_seconds"] + gen_seconds)
-        # tokens/s only when every sample's count is known (a partial sum would understate it)
-        gen["tokens_per_second"] = (gen["completion_tokens"] / gen["wall_seconds"]
-                                    if gen["wall_seconds"] and not gen["samples_without_token_counts"] else None)
-        provenance.update(status=status, finished_at=_now(), generation=gen)
-        try:
-            _write_run_json(out_dir, provenance)
-        except EvalError:
-            if not failure and status in ("complete", "incomplete"):
-                raise
+        with deferred():  # a SIGTERM now waits until run.json says how the session ended
+            try:
+                store.close()
+            except OSError as exc:
+                failure.append(exc)
+                status = "failed"
+            if failure:
+                status = "failed"
+            timings["generate"] = time.perf_counter() - t_gen
+            gen_seconds = timings["generate"] if todo else 0.0
+            gen.update(samples=gen["samples"] + session["samples"], completion_tokens=gen["completion_tokens"] + session["tokens"],
+                       samples_without_token_counts=gen["samples_without_token_counts"] + session["uncounted"],
+                       wall_seconds=gen["wall_seconds"] + gen_seconds)
+            # tokens/s only when every sample's count is known (a partial sum would understate it)
+            gen["tokens_per_second"] = (gen["completion_tokens"] / gen["wall_seconds"]
+                                        if gen["wall_seconds"] and not gen["samples_without_token_counts"] else None)
+            provenance.update(status=status, finished_at=_now(), generation=gen)
+            try:
+                _write_run_json(out_dir, provenance)
+            except EvalError:
+                if not failure and status in ("complete", "incomplete"):
+                    raise
     if failure:
         exc = failure[0]
         message = str(exc) if isinstance(exc, StoreError) else describe_os_error(exc, "write", exc.filename or out_dir)
