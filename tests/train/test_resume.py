@@ -217,3 +217,37 @@ def test_the_log_is_never_written_through_a_symlink(tmp_path, keep):
     with pytest.raises(TrainError, match="symbolic link|exists"):
         MetricsLog(run, keep_through=keep)
     assert victim.read_text() == "precious\n"
+
+
+def test_a_checkpoint_of_another_world_size_is_refused_with_one_line(tmp_path):
+    _saved_run(tmp_path, steps=(1,))
+    meta_path = tmp_path / "checkpoints" / "step_1" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["world_size"] = 8
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(TrainError, match="written by 8 processes; resume it with --nproc-per-node 8") as info:
+        ckpt.load_latest(tmp_path, *_trio())
+    assert "\n" not in str(info.value)
+
+
+def test_seeded_hf_rollouts_do_not_depend_on_the_global_generator(tiny_model):
+    """What makes a resumed run draw the same samples: each generate chunk is seeded from the samples' own
+    seeds, whatever state torch's global generator is in, and the global generator is left untouched."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from justrl.train.rollout.hf import HFEngine
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype=torch.float32)
+    engine = HFEngine(model, AutoTokenizer.from_pretrained(str(tiny_model)), batch_size=4)
+    prompts = [[5, 6, 7], [8, 9]]
+    seeds = [11, 12, 13, 14, 15, 16]
+
+    def draw(global_seed, sample_seeds):
+        torch.manual_seed(global_seed)
+        before = torch.get_rng_state()
+        out = engine.generate(prompts, 3, max_new_tokens=6, temperature=1.0, top_p=1.0, seeds=sample_seeds)
+        assert torch.equal(torch.get_rng_state(), before)
+        return out.response_ids
+
+    assert draw(0, seeds) == draw(123, seeds)
+    assert draw(0, seeds) != draw(0, [s + 1000 for s in seeds])
