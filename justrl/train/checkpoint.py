@@ -114,6 +114,8 @@ def save(run_dir: Path, model, optimizer, scheduler, state: dict, *, world=None)
     final = folder / f"step_{state['step']}"
     tmp = folder / f"step_{state['step']}.tmp"
     model_sd, optim_sd, sharded = _state_dicts(model, optimizer)
+    if folder.is_symlink():
+        raise TrainError(f"{folder} is a symbolic link; checkpoints are never written through one")
     if rank == 0:
         folder.mkdir(parents=True, exist_ok=True)
         _remove(tmp)

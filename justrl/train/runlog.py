@@ -44,6 +44,11 @@ def claim(run_dir: Path, *, resume: bool, command: list[str] | None = None):
     except OSError as exc:
         raise TrainError(files.describe_os_error(exc, "use the run folder", run_dir)) from None
     found = used(run_dir)
+    links = [n for n in RUN_FILES if (run_dir / n).is_symlink()]
+    if links:
+        lock.release()
+        raise TrainError(f"{run_dir / links[0]} is a symbolic link; a run never writes through one: remove it or "
+                         f"choose another --output-dir")
     if not resume and found:
         lock.release()
         raise TrainError(f"{run_dir} already holds a run ({', '.join(found)}); continue it with --resume {run_dir} "

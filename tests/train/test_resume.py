@@ -251,3 +251,28 @@ def test_seeded_hf_rollouts_do_not_depend_on_the_global_generator(tiny_model):
 
     assert draw(0, seeds) == draw(123, seeds)
     assert draw(0, seeds) != draw(0, [s + 1000 for s in seeds])
+
+
+@pytest.mark.parametrize("name", ["checkpoints", "config.json"])
+def test_a_run_folder_with_a_planted_link_is_refused(tmp_path, name):
+    run = _used_folder(tmp_path)
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    if name == "config.json":
+        (run / name).unlink()
+        (target / name).write_text("{}")
+        (run / name).symlink_to(target / name)
+    else:
+        (run / name).symlink_to(target)
+    with pytest.raises(TrainError, match="symbolic link"):
+        claim(run, resume=True)
+    assert sorted(p.name for p in target.iterdir()) == ([] if name == "checkpoints" else ["config.json"])
+
+
+def test_checkpoints_are_never_written_through_a_linked_folder(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (tmp_path / "checkpoints").symlink_to(target)
+    with pytest.raises(TrainError, match="symbolic link"):
+        ckpt.save(tmp_path, *_trio(), {"step": 1, "cursor": 0})
+    assert list(target.iterdir()) == []
