@@ -116,36 +116,65 @@ def save(run_dir: Path, model, optimizer, scheduler, state: dict, *, world=None)
     model_sd, optim_sd, sharded = _state_dicts(model, optimizer)
     if folder.is_symlink():
         raise TrainError(f"{folder} is a symbolic link; checkpoints are never written through one")
-    if rank == 0:
-        folder.mkdir(parents=True, exist_ok=True)
-        _remove(tmp)
-        tmp.mkdir()
+    with _DiskErrors(tmp):
+        if rank == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+            _remove(tmp)
+            tmp.mkdir()
+        _barrier(world)
+        if sharded or rank == 0:
+            tensors = {"model": {k: _local(v) for k, v in model_sd.items()},
+                       "optim": {k: {n: _local(t) for n, t in s.items() if isinstance(t, torch.Tensor)}
+                                 for k, s in optim_sd["state"].items()}}
+            with open(tmp / f"tensors_rank{rank}.pt", "wb") as fh:
+                torch.save(tensors, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _write_json(tmp / f"rng_rank{rank}.json", rng_state())
     _barrier(world)
-    if sharded or rank == 0:
-        tensors = {"model": {k: _local(v) for k, v in model_sd.items()},
-                   "optim": {k: {n: _local(t) for n, t in s.items() if isinstance(t, torch.Tensor)}
-                             for k, s in optim_sd["state"].items()}}
-        with open(tmp / f"tensors_rank{rank}.pt", "wb") as fh:
-            torch.save(tensors, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-    _write_json(tmp / f"rng_rank{rank}.json", rng_state())
-    _barrier(world)
     if rank == 0:
-        extra = {k: {n: v for n, v in s.items() if not isinstance(v, torch.Tensor)}
-                 for k, s in optim_sd["state"].items()}
-        files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir())}
-        _write_json(tmp / META, {"state": dict(state), "world_size": size, "sharded": sharded,
-                                 "scheduler": _json_ready(scheduler.state_dict()),
-                                 "param_groups": _json_ready(optim_sd["param_groups"]),
-                                 "optim_extra": _json_ready({k: v for k, v in extra.items() if v}), "files": files})
-        _remove(final)
-        os.replace(tmp, final)
-        _write_text_atomic(folder / "latest", str(state["step"]))
-        for old in complete_checkpoints(run_dir)[KEEP:]:
-            _remove(old)
+        with _DiskErrors(tmp):
+            _finish(run_dir, folder, tmp, final, state, size, sharded, scheduler, optim_sd)
     _barrier(world)
     return final
+
+
+class _DiskErrors:
+    """A failed write (full disk, read-only mount) -> the half-written folder removed, one-line TrainError;
+    the checkpoints already on disk are untouched."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, OSError):
+            from justrl.evaluate.files import describe_os_error
+
+            _remove(self.tmp)
+            raise TrainError(describe_os_error(exc, "write the checkpoint", self.tmp)
+                             + " (the previous checkpoint is kept; resume from it with --resume)") from None
+        return False
+
+
+def _finish(run_dir, folder, tmp, final, state, size, sharded, scheduler, optim_sd) -> None:
+    """Rank 0: meta.json last, then the atomic rename, the ``latest`` pointer and pruning."""
+    import torch
+
+    extra = {k: {n: v for n, v in s.items() if not isinstance(v, torch.Tensor)}
+             for k, s in optim_sd["state"].items()}
+    files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir())}
+    _write_json(tmp / META, {"state": dict(state), "world_size": size, "sharded": sharded,
+                             "scheduler": _json_ready(scheduler.state_dict()),
+                             "param_groups": _json_ready(optim_sd["param_groups"]),
+                             "optim_extra": _json_ready({k: v for k, v in extra.items() if v}), "files": files})
+    _remove(final)
+    os.replace(tmp, final)
+    _write_text_atomic(folder / "latest", str(state["step"]))
+    for old in complete_checkpoints(run_dir)[KEEP:]:
+        _remove(old)
 
 
 def _write_text_atomic(path: Path, text: str) -> None:

@@ -437,7 +437,12 @@ def _save_config(run_dir: Path, config: RecipeConfig, resume: bool, first_prompt
         except (UnsafeFileError, OSError, ValueError) as exc:
             raise TrainError(f"{saved} cannot be read ({str(exc).splitlines()[0]})") from None
         meta.setdefault("resumed", []).append(sys.argv)
-    write_json_atomic(saved, {**meta, "config": to_dict(config), "first_prompt": first_prompt})
+    try:
+        write_json_atomic(saved, {**meta, "config": to_dict(config), "first_prompt": first_prompt})
+    except OSError as exc:
+        from justrl.evaluate.files import describe_os_error
+
+        raise TrainError(describe_os_error(exc, "write", saved)) from None
 
 
 # ----------------------------------------------------------------------------- the run

@@ -276,3 +276,20 @@ def test_checkpoints_are_never_written_through_a_linked_folder(tmp_path):
     with pytest.raises(TrainError, match="symbolic link"):
         ckpt.save(tmp_path, *_trio(), {"step": 1, "cursor": 0})
     assert list(target.iterdir()) == []
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_previous_one(tmp_path, monkeypatch):
+    import errno
+
+    trio = _saved_run(tmp_path, steps=(1,))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(TrainError, match="No space left on device.*previous checkpoint is kept") as info:
+        ckpt.save(tmp_path, *trio, {"step": 2, "cursor": 8})
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["latest", "step_1"]
+    monkeypatch.undo()
+    assert ckpt.load_latest(tmp_path, *_trio())["step"] == 1
