@@ -293,3 +293,13 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_previous_one(
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["latest", "step_1"]
     monkeypatch.undo()
     assert ckpt.load_latest(tmp_path, *_trio())["step"] == 1
+
+
+@pytest.mark.parametrize("layout", ["folder-is-a-file", "parent-is-a-file"])
+def test_an_output_folder_that_cannot_be_one_is_a_one_line_error(tmp_path, layout):
+    blocker = tmp_path / "run"
+    blocker.write_text("a file")
+    target = blocker if layout == "folder-is-a-file" else blocker / "sub"
+    with pytest.raises(TrainError, match="not a folder|is a file") as info:
+        claim(target, resume=False)
+    assert "\n" not in str(info.value) and blocker.read_text() == "a file"
