@@ -229,10 +229,13 @@ def gpu_loop(args) -> None:
                                  prompts_per_step=64, rollouts_per_prompt=8, mini_batch_prompts=16,
                                  micro_batch_responses=64, max_response_tokens=args.response_len, lr=1e-5,
                                  dtype="bfloat16", gradient_checkpointing=True, save_every=0)
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    with torch.device("meta"):  # parameter count from the config, no weights allocated
+        params = sum(p.numel() for p in AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(str(path))).parameters())
+    run_dir = os.path.join(run, time.strftime("run-%Y%m%d-%H%M%S"))  # train() refuses a folder holding a run
     torch.cuda.reset_peak_memory_stats()
-    rows = train(config, os.path.join(run, "run"), progress=False)
-    params = sum(p.numel() for p in torch.load(os.path.join(run, "run", "checkpoints", f"step_{args.repeats}.pt"),
-                                              weights_only=False)["model"].values())
+    rows = train(config, run_dir, progress=False)
     print(json.dumps({"device": torch.cuda.get_device_name(), "params": params,
                       "peak_gpu_bytes": torch.cuda.max_memory_allocated(), "rows": rows}))
 
