@@ -51,7 +51,7 @@ def test_kill_9_at_random_points_then_resume_gives_the_uninterrupted_metrics(tmp
     for _ in range(4):  # a kill at a random moment of the remaining work, then start/resume again
         proc = _cli(run, resume=(run / "config.json").exists())
         try:
-            proc.wait(timeout=rng.uniform(0.2, 0.8) * duration)
+            proc.wait(timeout=rng.uniform(0.1, 0.6) * duration)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             kills += 1
