@@ -151,8 +151,8 @@ def run_evaluation(out: Path, data_dir: Path | None, max_tokens: int) -> int:
 
 def run_training(out: Path) -> int:
     run = out / "toy-train"
-    # A second demo continues (or, when finished, just redraws) the first run instead of refusing it.
-    resuming = (run / "checkpoints" / "latest").exists()
+    # A second demo continues (or, when finished, just redraws) the first run: a fresh run into a used folder is refused.
+    resuming = (run / "config.json").exists()  # even a run killed before its first checkpoint resumes
     args = ["--resume", str(run)] if resuming else ["--preset", "toy", "--output-dir", str(run)]
     done = _run("3. justrl-train --preset toy (GRPO, strict reward, CPU)",
                 _tool("justrl-train", "justrl.train.cli") + args, shlex.join([_shown_tool("justrl-train")] + args))
