@@ -150,10 +150,25 @@ def test_safe_parser_refuses_everything_outside_the_whitelist(expr):
         justrl_rule._safe_parse(expr)
 
 
+def _slow_simplify_pair() -> tuple[str, str]:
+    """(response, gold) equal only after a sympy simplify of ~0.25 s in a warm worker (more when cold):
+    five times the 50 ms timeout below, even after earlier tests warmed the workers' sympy."""
+    import sympy
+
+    x, y = sympy.symbols("x y")
+
+    def text(e) -> str:
+        return str(e).replace("**", "^").replace("*", "")
+
+    factors = [(x - y, 8), (x + 2 * y, 7), (2 * x + y, 6), (x + 3 * y, 5), (3 * x - y, 4)]
+    response = "\\boxed{(x+y)^9/(" + "".join(f"({text(f)})^{p}" for f, p in factors) + ")}"
+    gold = (f"({text(sympy.expand((x + y) ** 9))})/("
+            + "".join(f"({text(sympy.expand(f ** p))})" for f, p in factors) + ")")
+    return response, gold
+
+
 def test_a_check_past_its_timeout_is_incorrect_not_a_hang():
-    # this simplify takes about half a second; at 50 ms the worker is killed and replaced
-    expanded = "x^9 + 9x^8y + 36x^7y^2 + 84x^6y^3 + 126x^5y^4 + 126x^4y^5 + 84x^3y^6 + 36x^2y^7 + 9xy^8 + y^9"
-    (v,) = justrl_rule.grade_many([("\\boxed{(x+y)^9/(x-y)^7}", f"({expanded})/(x-y)^7")], timeout=0.05)
+    (v,) = justrl_rule.grade_many([_slow_simplify_pair()], timeout=0.05)
     assert (v.correct, v.reason) == (False, "timeout")
     (w,) = justrl_rule.grade_many([("\\boxed{2}", "2")])
     assert w.correct
