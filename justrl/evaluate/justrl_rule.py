@@ -40,6 +40,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from justrl.verify.lazy_pool import LazyPool
+
 __all__ = ["RuleVerdict", "extract_boxed", "grade_many", "justrl_rule_check", "mathd_normalize",
            "prm_normalize", "require_pylatexenc"]
 
@@ -499,30 +501,16 @@ def justrl_rule_check(response: str, gold: str) -> tuple[bool, str | None, str]:
 
 # ---------------------------------------------------------------------------------------- worker pool
 
-_pool = None
-_pool_lock = threading.Lock()
+_POOL = LazyPool(CHECKER, warmup=WARMUP)
 
 
 def _get_pool():
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            import atexit
-
-            from justrl.verify.pool import WorkerPool
-
-            _pool = WorkerPool(CHECKER, warmup=WARMUP)
-            atexit.register(shutdown_pool)
-        return _pool
+    return _POOL.get()
 
 
 def shutdown_pool() -> None:
     """Stop the rule grader's worker processes (they restart on the next call)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.close()
+    _POOL.shutdown()
 
 
 def _from_last_box(response: str) -> str:

@@ -10,14 +10,13 @@ reason "timeout"; a worker that dies gives reason "error"). Workers are started 
 
 from __future__ import annotations
 
-import atexit
 import math
 import numbers
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from fractions import Fraction
 
+from justrl.verify.lazy_pool import LazyPool
 from justrl.verify.strict import strict_verify
 from justrl.verify.verdict import MODES, Verdict
 
@@ -28,32 +27,17 @@ LENIENT_CHECKER = "justrl.verify.lenient:lenient_verify"
 # One symbolic check at worker start-up, so sympy and the LaTeX parser load before any clock starts.
 LENIENT_WARMUP = ("\\boxed{\\frac{\\sqrt{8}}{2} + x - x}", "\\sqrt{2}")
 
-_pool = None
-_pool_lock = threading.Lock()
-_atexit_registered = False
+_LENIENT_POOL = LazyPool(LENIENT_CHECKER, warmup=LENIENT_WARMUP)  # workers for checks that need sympy
 
 
 def _get_pool():
     """The process-wide lenient worker pool, created on first use and stopped at exit."""
-    global _pool, _atexit_registered
-    with _pool_lock:
-        if _pool is None:
-            from justrl.verify.pool import WorkerPool
-
-            _pool = WorkerPool(LENIENT_CHECKER, warmup=LENIENT_WARMUP)
-            if not _atexit_registered:
-                atexit.register(shutdown_pool)
-                _atexit_registered = True
-        return _pool
+    return _LENIENT_POOL.get()
 
 
 def shutdown_pool() -> None:
     """Stop the lenient worker processes now (they restart on the next call that needs one)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.close()
+    _LENIENT_POOL.shutdown()
 
 
 def _mode(mode: object) -> str:

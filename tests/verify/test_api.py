@@ -225,7 +225,7 @@ def scripted_checker(response: str, gold: str, question: str | None = None) -> V
 @pytest.fixture
 def scripted_pool(monkeypatch):
     pool = WorkerPool(f"{__name__}:scripted_checker")
-    monkeypatch.setattr(api, "_pool", pool)
+    monkeypatch.setattr(api._LENIENT_POOL, "current", pool)
     monkeypatch.setattr(api, "_quick", lambda *args: None)  # send every call to the worker
     yield pool
     pool.close()
@@ -329,14 +329,14 @@ import os
 from justrl.verify import api, verify
 S = ("so \\\\boxed{\\\\operatorname{arcsinh}(1)}", "\\\\ln(1+\\\\sqrt{2})")
 assert verify(*S).correct
-parent = {w.proc.pid for w in api._pool._idle}
+parent = {w.proc.pid for w in api._LENIENT_POOL.current._idle}
 pid = os.fork()
 if pid == 0:
-    ok = verify(*S).correct and not ({w.proc.pid for w in api._pool._idle} & parent)
+    ok = verify(*S).correct and not ({w.proc.pid for w in api._LENIENT_POOL.current._idle} & parent)
     os._exit(0 if ok else 1)
 _, status = os.waitpid(pid, 0)
 assert os.waitstatus_to_exitcode(status) == 0, "the forked child verified with workers of its own"
-assert verify(*S).correct and {w.proc.pid for w in api._pool._idle} == parent
+assert verify(*S).correct and {w.proc.pid for w in api._LENIENT_POOL.current._idle} == parent
 print("ok")
 """
 
