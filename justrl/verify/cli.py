@@ -86,12 +86,8 @@ def _read_text(path: str) -> str:
         else:
             with open(path, "rb") as handle:
                 data = handle.read()
-    except FileNotFoundError:
-        raise CliError(f"response file {path!r} not found; pass an existing file or - for stdin") from None
-    except IsADirectoryError:
-        raise CliError(f"{path!r} is a directory; pass a file holding the response or - for stdin") from None
     except OSError as exc:
-        raise CliError(f"cannot read {path!r}: {exc.strerror}") from None
+        raise _unreadable(path, exc, "response file", "a file holding the response") from None
     if data.startswith(BOM):
         data = data[len(BOM):]
     return data.decode("utf-8", errors="replace")
@@ -289,17 +285,22 @@ def _source_stat(handle) -> os.stat_result | None:
         return None
 
 
+def _unreadable(path: str, exc: OSError, what: str, expected: str) -> CliError:
+    """The one-line error for an input that cannot be opened (``what``: its role; ``expected``: what to pass)."""
+    if isinstance(exc, FileNotFoundError):
+        return CliError(f"{what} {path!r} not found; pass {expected} or - for stdin")
+    if isinstance(exc, IsADirectoryError):
+        return CliError(f"{path!r} is a directory; pass {expected} or - for stdin")
+    return CliError(f"cannot read {path!r}: {exc.strerror}")
+
+
 def _open_source(path: str) -> BinaryIO:
     if path == "-":
         return sys.stdin.buffer if hasattr(sys.stdin, "buffer") else _TextAsBytes(sys.stdin)
     try:
         return open(path, "rb")
-    except FileNotFoundError:
-        raise CliError(f"records file {path!r} not found; pass an existing JSONL file or - for stdin") from None
-    except IsADirectoryError:
-        raise CliError(f"{path!r} is a directory; pass a JSONL file or - for stdin") from None
     except OSError as exc:
-        raise CliError(f"cannot read {path!r}: {exc.strerror}") from None
+        raise _unreadable(path, exc, "records file", "a JSONL file") from None
 
 
 class _TextAsBytes:
